@@ -1,0 +1,45 @@
+// Package trail is an embeddable CloudTrail for Go services: every API call
+// the host application serves is recorded as a CloudTrail event, selected by
+// per-trail event selectors, and delivered in batches as gzip'd log files with
+// CloudTrail's exact object keys to sinks (local disk, S3, CloudWatch Logs,
+// memory).
+//
+// # Flow
+//
+// Recorder.Record validates an event, stamps what is missing (eventID,
+// eventTime, eventVersion, awsRegion, recipientAccountId, eventType,
+// eventCategory, managementEvent) on its own copy, runs every trail's compiled
+// selectors once, and hands the event to a single batcher goroutine. It does
+// not allocate for a valid event in steady state.
+//
+// The batcher encodes each event once (CloudTrail's compact JSON, key order
+// as in real log files) and appends it to one batch per (trail, account,
+// region). A batch is cut into a LogFile when Trail.Interval has elapsed since
+// its first event, or when MaxRecords or MaxBytes is reached. The body
+// {"Records":[…]} is gzip'd as a single member and its SHA-256 kept for
+// digests.
+//
+// Every sink of a trail has its own bounded queue and a goroutine that
+// delivers with exponential backoff and jitter; an error wrapping
+// ErrPermanent is not retried. Failures reach Config.OnError as
+// *DeliveryError values and are counted in Stats.
+//
+// # Selection
+//
+// A trail takes management events by their readOnly flag (Trail.Management),
+// data events by resource type and ARN prefix (Trail.Data), or, instead of
+// both, CloudTrail's advanced event selectors (Trail.Advanced). An event is a
+// data event when the caller says so (EventCategory "Data") or when one of
+// its resources has a data type: AWS::S3::Object, AWS::Lambda::Function,
+// AWS::DynamoDB::Table, a type named in any trail's data selectors, or one of
+// Config.DataResourceTypes. A trail takes only events of Config.Region unless
+// MultiRegion, and only events of Config.AccountID unless it is an
+// organization trail.
+//
+// # Lifecycle
+//
+// Flush cuts all batches and waits for their delivery. Close stops accepting
+// events, cuts and delivers what is pending, and closes sinks that implement
+// io.Closer; both are bounded by their context. Record after Close returns
+// ErrClosed.
+package trail

@@ -1,0 +1,73 @@
+package trail
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Sentinel errors. Test for them with errors.Is; they may be wrapped.
+var (
+	// ErrClosed is returned by Record, Flush and Close after Close has begun.
+	ErrClosed = errors.New("trail: recorder closed")
+	// ErrOverloaded is returned by Record under the Reject overflow policy when the
+	// ingest queue is full.
+	ErrOverloaded = errors.New("trail: recorder overloaded")
+	// ErrPermanent marks a sink error that retrying cannot fix (access denied, no
+	// such bucket, a key that escapes the directory). Sinks wrap it:
+	//
+	//	return fmt.Errorf("%w: %w", trail.ErrPermanent, err)
+	//
+	// The recorder stops retrying a delivery whose error matches ErrPermanent.
+	ErrPermanent = errors.New("trail: permanent delivery failure")
+	// ErrInvalidPageToken is returned by LookupEvents for a NextToken that was
+	// not issued for the same query.
+	ErrInvalidPageToken = errors.New("trail: invalid page token")
+	// ErrInvalidConfig is wrapped by every error New returns for a bad Config.
+	ErrInvalidConfig = errors.New("trail: invalid config")
+)
+
+// ValidationError reports an event that Record refused. Field names the
+// offending record field in CloudTrail's JSON spelling (for example
+// "eventSource" or "userIdentity.accountId").
+type ValidationError struct {
+	Field  string // JSON path of the field, e.g. "requestParameters"
+	Reason string // what is wrong with it
+}
+
+func (e *ValidationError) Error() string {
+	return "trail: invalid event: " + e.Field + ": " + e.Reason
+}
+
+// DeliveryError reports a log or digest file that a sink failed to store. It is
+// passed to Config.OnError after every failed attempt and counted in Stats.
+type DeliveryError struct {
+	Trail   string        // trail name
+	Sink    string        // sink description (its fmt %T unless it implements fmt.Stringer)
+	Key     string        // object key of the file
+	Attempt int           // 1 for the first attempt
+	Final   bool          // true when the recorder gave up on the file
+	Err     error         // what the sink returned
+	Backoff time.Duration // delay before the next attempt; zero when Final
+	Digest  bool          // true when the file is a digest file
+	Records int           // number of records in the file (0 for digests)
+}
+
+func (e *DeliveryError) Error() string {
+	kind := "log file"
+	if e.Digest {
+		kind = "digest file"
+	}
+	state := fmt.Sprintf("attempt %d, retrying in %s", e.Attempt, e.Backoff)
+	if e.Final {
+		state = fmt.Sprintf("gave up after %d attempt(s)", e.Attempt)
+	}
+	return fmt.Sprintf("trail %q: deliver %s %s to %s (%s): %v", e.Trail, kind, e.Key, e.Sink, state, e.Err)
+}
+
+// Unwrap returns the sink's error.
+func (e *DeliveryError) Unwrap() error { return e.Err }
+
+func configErr(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
+}

@@ -1,0 +1,149 @@
+// Package memsink is an in-memory trail.Sink for unit tests: it keeps every
+// delivered log file (and digest file) and decodes the events, so a test can
+// assert what the recorder delivered.
+//
+// Typical use with testify:
+//
+//	sink := memsink.New()
+//	rec, err := trail.New(trail.Config{..., Trails: []trail.Trail{{Name: "t", Sinks: []trail.Sink{sink}}}})
+//	require.NoError(t, err)
+//	require.NoError(t, rec.Record(ctx, &trail.Event{EventSource: "orders.example.com", EventName: "CreateOrder"}))
+//	require.NoError(t, rec.Flush(ctx))
+//	require.Len(t, sink.Events(), 1)
+package memsink
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/trailkit/trail"
+)
+
+// Sink keeps delivered files in memory. It is safe for concurrent use. The
+// zero value is not usable; call New.
+type Sink struct {
+	mu     sync.Mutex
+	files  map[string]*trail.LogFile
+	order  []string
+	events []trail.Event
+	fail   error
+}
+
+// New returns an empty Sink.
+func New() *Sink { return &Sink{files: map[string]*trail.LogFile{}} }
+
+// String names the sink in errors.
+func (s *Sink) String() string { return "memsink" }
+
+// Deliver stores f. Redelivering a key replaces the earlier file (its events
+// are not counted twice). If FailWith set an error, Deliver returns it.
+func (s *Sink) Deliver(ctx context.Context, f *trail.LogFile) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail != nil {
+		return s.fail
+	}
+	if f == nil || f.Key == "" {
+		return fmt.Errorf("memsink: %w: empty log file", trail.ErrPermanent)
+	}
+	evs := make([]trail.Event, len(f.Records))
+	for i, rec := range f.Records {
+		if err := evs[i].UnmarshalJSON(rec); err != nil {
+			return fmt.Errorf("memsink: %w: record %d of %s: %w", trail.ErrPermanent, i, f.Key, err)
+		}
+	}
+	if _, dup := s.files[f.Key]; dup {
+		s.rebuildLocked(f.Key)
+	} else {
+		s.order = append(s.order, f.Key)
+	}
+	s.files[f.Key] = f
+	s.events = append(s.events, evs...)
+	return nil
+}
+
+// rebuildLocked drops the events of the file at key before it is replaced.
+func (s *Sink) rebuildLocked(key string) {
+	s.events = s.events[:0]
+	for _, k := range s.order {
+		if k == key {
+			continue
+		}
+		for _, rec := range s.files[k].Records {
+			var ev trail.Event
+			if ev.UnmarshalJSON(rec) == nil {
+				s.events = append(s.events, ev)
+			}
+		}
+	}
+}
+
+// FailWith makes every later Deliver return err (nil restores success). Wrap
+// trail.ErrPermanent in err to simulate an error the recorder must not retry.
+func (s *Sink) FailWith(err error) {
+	s.mu.Lock()
+	s.fail = err
+	s.mu.Unlock()
+}
+
+// Files returns the delivered log files in delivery order.
+func (s *Sink) Files() []*trail.LogFile {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*trail.LogFile, 0, len(s.order))
+	for _, k := range s.order {
+		out = append(out, s.files[k])
+	}
+	return out
+}
+
+// File returns the file stored at key.
+func (s *Sink) File(key string) (*trail.LogFile, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, ok := s.files[key]
+	return f, ok
+}
+
+// Keys returns the keys of the delivered files, sorted.
+func (s *Sink) Keys() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	keys := append([]string(nil), s.order...)
+	sort.Strings(keys)
+	return keys
+}
+
+// Events returns the decoded events of all delivered files, in delivery
+// order.
+func (s *Sink) Events() []trail.Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]trail.Event(nil), s.events...)
+}
+
+// FindEvents returns the delivered events for which match returns true.
+func (s *Sink) FindEvents(match func(*trail.Event) bool) []trail.Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []trail.Event
+	for i := range s.events {
+		if match(&s.events[i]) {
+			out = append(out, s.events[i])
+		}
+	}
+	return out
+}
+
+// Reset forgets everything delivered so far.
+func (s *Sink) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.files = map[string]*trail.LogFile{}
+	s.order, s.events = nil, nil
+}

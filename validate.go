@@ -1,0 +1,352 @@
+package trail
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"time"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// Size limits of CloudTrail records.
+const (
+	// MaxEventSize is the largest record Record accepts (256 KB).
+	MaxEventSize = 256 << 10
+	// maxTextField is the cap of userAgent, errorCode, errorMessage and
+	// requestID; longer values are truncated, as CloudTrail does.
+	maxTextField = 1 << 10
+	// maxRawLarge caps requestParameters, responseElements and
+	// serviceEventDetails; maxRawSmall caps additionalEventData and
+	// edgeDeviceDetails.
+	maxRawLarge = 100 << 10
+	maxRawSmall = 28 << 10
+	// maxOtherField caps every other string field.
+	maxOtherField = 2 << 10
+)
+
+// arena hands out memory for the deep copies Record makes. Chunks are never
+// reused: a chunk is freed by the garbage collector once no queued event
+// refers to it, so handing out sub-slices is safe and costs one allocation
+// per chunk rather than one per field.
+type arena struct {
+	bytes []byte
+	res   []Resource
+	ext   []extras
+}
+
+// extras holds the pointed-to parts of one event's copy.
+type extras struct {
+	sc  SessionContext
+	si  SessionIssuer
+	wf  WebIDFederationData
+	sa  SessionAttributes
+	ob  OnBehalfOf
+	ad  Addendum
+	tls TLSDetails
+}
+
+const (
+	arenaBytes = 64 << 10
+	arenaRes   = 256
+	arenaExt   = 64
+)
+
+func (a *arena) copyBytes(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	if len(b) > arenaBytes/4 {
+		return append([]byte(nil), b...)
+	}
+	if len(a.bytes)+len(b) > cap(a.bytes) {
+		a.bytes = make([]byte, 0, arenaBytes)
+	}
+	n := len(a.bytes)
+	a.bytes = append(a.bytes, b...)
+	return a.bytes[n:len(a.bytes):len(a.bytes)]
+}
+
+func (a *arena) resources(n int) []Resource {
+	if n > arenaRes/4 {
+		return make([]Resource, n)
+	}
+	if len(a.res)+n > cap(a.res) {
+		a.res = make([]Resource, 0, arenaRes)
+	}
+	m := len(a.res)
+	a.res = a.res[:m+n]
+	return a.res[m : m+n : m+n]
+}
+
+func (a *arena) extras() *extras {
+	if len(a.ext) == cap(a.ext) {
+		a.ext = make([]extras, 0, arenaExt)
+	}
+	a.ext = a.ext[:len(a.ext)+1]
+	return &a.ext[len(a.ext)-1]
+}
+
+// newEventID returns a random (version 4) UUID in lower case.
+func (a *arena) newEventID() string {
+	var u [16]byte
+	_, _ = rand.Read(u[:]) // never fails (crypto/rand documents it)
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	var s [36]byte
+	j := 0
+	for i, c := range u {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			s[j] = '-'
+			j++
+		}
+		s[j], s[j+1] = hexDigits[c>>4], hexDigits[c&0xf]
+		j += 2
+	}
+	b := a.copyBytes(s[:])
+	return unsafe.String(&b[0], len(b)) // b is never written again
+}
+
+// prepare copies src into dst (deeply, using a), validates it and stamps the
+// defaults. It does not allocate for an event without raw JSON fields,
+// resources or identity sub-objects beyond what the arena amortizes.
+func (r *Recorder) prepare(dst, src *Event, a *arena) error {
+	*dst = *src
+	if err := validateRaw(dst, a); err != nil {
+		return err
+	}
+	if src.Resources != nil {
+		dst.Resources = a.resources(len(src.Resources))
+		copy(dst.Resources, src.Resources)
+	}
+	if src.ReadOnly != nil {
+		dst.ReadOnly = Bool(*src.ReadOnly)
+	}
+	if src.ManagementEvent != nil {
+		dst.ManagementEvent = Bool(*src.ManagementEvent)
+	}
+	if src.Addendum != nil || src.TLSDetails != nil || src.UserIdentity.SessionContext != nil || src.UserIdentity.OnBehalfOf != nil {
+		x := a.extras()
+		if src.Addendum != nil {
+			x.ad = *src.Addendum
+			dst.Addendum = &x.ad
+		}
+		if src.TLSDetails != nil {
+			x.tls = *src.TLSDetails
+			dst.TLSDetails = &x.tls
+		}
+		if src.UserIdentity.OnBehalfOf != nil {
+			x.ob = *src.UserIdentity.OnBehalfOf
+			dst.UserIdentity.OnBehalfOf = &x.ob
+		}
+		if sc := src.UserIdentity.SessionContext; sc != nil {
+			x.sc = *sc
+			dst.UserIdentity.SessionContext = &x.sc
+			if sc.SessionIssuer != nil {
+				x.si = *sc.SessionIssuer
+				x.sc.SessionIssuer = &x.si
+			}
+			if sc.Attributes != nil {
+				x.sa = *sc.Attributes
+				x.sc.Attributes = &x.sa
+			}
+			if sc.WebIDFederationData != nil {
+				x.wf = *sc.WebIDFederationData
+				x.wf.Attributes = a.copyBytes(x.wf.Attributes)
+				x.sc.WebIDFederationData = &x.wf
+			}
+		}
+	}
+	return r.stamp(dst, a)
+}
+
+// validateRaw checks and copies the raw JSON fields.
+func validateRaw(e *Event, a *arena) error {
+	fields := [...]struct {
+		name string
+		p    *json.RawMessage
+		max  int
+	}{
+		{"requestParameters", &e.RequestParameters, maxRawLarge},
+		{"responseElements", &e.ResponseElements, maxRawLarge},
+		{"additionalEventData", &e.AdditionalEventData, maxRawSmall},
+		{"serviceEventDetails", &e.ServiceEventDetails, maxRawLarge},
+		{"edgeDeviceDetails", &e.EdgeDeviceDetails, maxRawSmall},
+		{"userIdentity.inScopeOf", &e.UserIdentity.InScopeOf, maxRawSmall},
+		{"userIdentity.invokedByDelegate", &e.UserIdentity.InvokedByDelegate, maxRawSmall},
+	}
+	for i := range fields {
+		f := &fields[i]
+		raw := *f.p
+		if len(raw) == 0 {
+			continue
+		}
+		if len(raw) > f.max {
+			return &ValidationError{Field: f.name, Reason: "larger than " + kb(f.max)}
+		}
+		if isJSONNull(raw) {
+			*f.p = nil
+			continue
+		}
+		if !isJSONObject(raw) {
+			return &ValidationError{Field: f.name, Reason: "not a JSON object"}
+		}
+		*f.p = a.copyBytes(raw)
+	}
+	if sc := e.UserIdentity.SessionContext; sc != nil && sc.WebIDFederationData != nil {
+		raw := sc.WebIDFederationData.Attributes
+		if len(raw) > maxRawSmall || (len(raw) > 0 && !isJSONObject(raw)) {
+			return &ValidationError{Field: "userIdentity.sessionContext.webIdFederationData.attributes", Reason: "not a JSON object of at most 28 KB"}
+		}
+	}
+	return nil
+}
+
+func kb(n int) string {
+	if n == maxRawLarge {
+		return "100 KB"
+	}
+	return "28 KB"
+}
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t' || b[0] == '\n' || b[0] == '\r') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t' || b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func isJSONNull(b []byte) bool { return string(trimSpace(b)) == "null" }
+
+func isJSONObject(b []byte) bool {
+	t := trimSpace(b)
+	return len(t) > 0 && t[0] == '{' && json.Valid(t)
+}
+
+// stamp validates the fields that need it and fills in the defaults.
+func (r *Recorder) stamp(e *Event, a *arena) error {
+	if e.EventSource == "" {
+		return &ValidationError{Field: "eventSource", Reason: "empty"}
+	}
+	if e.EventName == "" {
+		return &ValidationError{Field: "eventName", Reason: "empty"}
+	}
+	if e.EventVersion == "" {
+		e.EventVersion = EventVersion
+	} else if !validVersion(e.EventVersion) {
+		return &ValidationError{Field: "eventVersion", Reason: "want major.minor with a two-digit minor, such as 1.11"}
+	}
+	if e.EventTime.IsZero() {
+		e.EventTime = time.Now().UTC().Truncate(time.Second)
+	} else {
+		y := e.EventTime.Year()
+		if y < 1970 || y > 9999 {
+			return &ValidationError{Field: "eventTime", Reason: "year outside 1970..9999"}
+		}
+		if e.EventTime.After(time.Now().Add(24 * time.Hour)) {
+			return &ValidationError{Field: "eventTime", Reason: "more than 24 hours in the future"}
+		}
+		e.EventTime = e.EventTime.UTC().Truncate(time.Second)
+	}
+	if e.EventID == "" {
+		e.EventID = a.newEventID()
+	} else if !validUUID(e.EventID) {
+		return &ValidationError{Field: "eventID", Reason: "want a lower-case UUID (8-4-4-4-12 hex digits)"}
+	}
+	if e.AWSRegion == "" {
+		e.AWSRegion = r.cfg.Region
+	} else if len(e.AWSRegion) > 64 || !regionRE.MatchString(e.AWSRegion) {
+		return &ValidationError{Field: "awsRegion", Reason: "want lower-case letters, digits and '-', such as us-east-1"}
+	}
+	if e.RecipientAccountID == "" {
+		e.RecipientAccountID = r.cfg.AccountID
+	} else if !accountRE.MatchString(e.RecipientAccountID) {
+		return &ValidationError{Field: "recipientAccountId", Reason: "want 12 digits"}
+	}
+	if e.EventType == "" {
+		e.EventType = EventTypeAPICall
+	}
+	switch e.EventCategory {
+	case "", CategoryManagement, CategoryData, CategoryNetworkActivity:
+	default:
+		return &ValidationError{Field: "eventCategory", Reason: "want Management, Data or NetworkActivity"}
+	}
+	e.UserAgent = truncate(e.UserAgent)
+	e.ErrorCode = truncate(e.ErrorCode)
+	e.ErrorMessage = truncate(e.ErrorMessage)
+	e.RequestID = truncate(e.RequestID)
+	size := len(e.RequestParameters) + len(e.ResponseElements) + len(e.AdditionalEventData) +
+		len(e.ServiceEventDetails) + len(e.EdgeDeviceDetails) + len(e.UserIdentity.InScopeOf) +
+		len(e.UserIdentity.InvokedByDelegate) + len(e.UserAgent) + len(e.ErrorMessage) + 1024
+	for _, f := range [...]struct {
+		name, v string
+	}{
+		{"eventSource", e.EventSource}, {"eventName", e.EventName}, {"sourceIPAddress", e.SourceIPAddress},
+		{"apiVersion", e.APIVersion}, {"eventType", e.EventType}, {"sharedEventID", e.SharedEventID},
+		{"vpcEndpointId", e.VPCEndpointID}, {"vpcEndpointAccountId", e.VPCEndpointAccountID},
+		{"sessionCredentialFromConsole", e.SessionCredentialFromConsole},
+		{"userIdentity.arn", e.UserIdentity.ARN}, {"userIdentity.principalId", e.UserIdentity.PrincipalID},
+		{"userIdentity.userName", e.UserIdentity.UserName}, {"userIdentity.type", e.UserIdentity.Type},
+		{"userIdentity.accountId", e.UserIdentity.AccountID}, {"userIdentity.invokedBy", e.UserIdentity.InvokedBy},
+	} {
+		if len(f.v) > maxOtherField {
+			return &ValidationError{Field: f.name, Reason: "longer than 2 KB"}
+		}
+		size += len(f.v)
+	}
+	for i := range e.Resources {
+		size += len(e.Resources[i].ARN) + len(e.Resources[i].Type) + 40
+	}
+	if size > MaxEventSize {
+		return &ValidationError{Field: "event", Reason: "larger than 256 KB"}
+	}
+	return nil
+}
+
+// truncate cuts s to maxTextField bytes on a rune boundary.
+func truncate(s string) string {
+	if len(s) <= maxTextField {
+		return s
+	}
+	n := maxTextField
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+func validVersion(v string) bool {
+	dot := -1
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c == '.' && dot < 0 && i > 0:
+			dot = i
+		case c >= '0' && c <= '9':
+		default:
+			return false
+		}
+	}
+	return dot > 0 && len(v)-dot-1 == 2 && len(v) <= 8
+}
+
+func validUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < 36; i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+				return false
+			}
+		}
+	}
+	return true
+}
