@@ -248,6 +248,7 @@ func appendKeyBase(b []byte, prefix, orgID, account string) []byte {
 // barrier that Flush waits on.
 type sinkJob struct {
 	file    *LogFile
+	digest  *Digest
 	barrier *sync.WaitGroup
 }
 
@@ -274,34 +275,54 @@ func (w *sinkWorker) run() {
 			job.barrier.Done()
 			continue
 		}
-		w.deliver(job.file)
+		w.deliver(job)
 	}
+}
+
+func (w *sinkWorker) attempt(ctx context.Context, job sinkJob) error {
+	if job.digest != nil {
+		return w.sink.(DigestSink).DeliverDigest(ctx, job.digest)
+	}
+	return w.sink.Deliver(ctx, job.file)
 }
 
 // deliver tries until the file is stored, the error is permanent, the
 // attempts are used up, or the recorder's delivery context ends (Close ran
 // out of time).
-func (w *sinkWorker) deliver(f *LogFile) {
+func (w *sinkWorker) deliver(job sinkJob) {
 	r := w.rec
 	ctx := r.deliverCtx
 	for attempt := 1; ; attempt++ {
-		err := w.sink.Deliver(ctx, f)
+		err := w.attempt(ctx, job)
 		if err == nil {
+			if d := job.digest; d != nil {
+				r.stats.digestsDelivered.Add(1)
+				w.trail.noteDigestDelivered(d)
+				return
+			}
 			r.stats.filesDelivered.Add(1)
-			r.stats.bytesDelivered.Add(uint64(len(f.Body)))
-			w.trail.noteDelivered(f)
+			r.stats.bytesDelivered.Add(uint64(len(job.file.Body)))
+			w.trail.noteDelivered(job.file)
 			return
 		}
 		final := errors.Is(err, ErrPermanent) || ctx.Err() != nil ||
 			(r.retry.MaxAttempts > 0 && attempt >= r.retry.MaxAttempts)
-		de := &DeliveryError{Trail: w.trail.cfg.Name, Sink: w.name, Key: f.Key, Attempt: attempt,
-			Final: final, Err: err, Records: len(f.Records)}
+		de := &DeliveryError{Trail: w.trail.cfg.Name, Sink: w.name, Attempt: attempt, Final: final, Err: err}
+		if job.digest != nil {
+			de.Key, de.Digest = job.digest.Key, true
+		} else {
+			de.Key, de.Records = job.file.Key, len(job.file.Records)
+		}
 		if !final {
 			de.Backoff = r.retry.backoff(attempt)
 		}
 		r.reportDelivery(de)
 		if final {
-			r.stats.filesFailed.Add(1)
+			if job.digest != nil {
+				r.stats.digestsFailed.Add(1)
+			} else {
+				r.stats.filesFailed.Add(1)
+			}
 			return
 		}
 		r.stats.retries.Add(1)

@@ -2,20 +2,30 @@ package trail
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 )
 
-// pipeline is the single goroutine that owns the batches: it encodes each
-// event once, appends it to the batch of every trail that selected it, hands
-// history its events, cuts batches on time or size, and passes files to the
-// sink workers. It exits after the queue is closed and drained.
+// pipeline is the single goroutine that owns the batches and digest chains:
+// it encodes each event once, appends it to the batch of every trail that
+// selected it, hands history its events, cuts batches on time or size,
+// passes files to the sink workers, and closes digest periods. It exits after
+// the queue is closed and drained, once the last files and digests are queued
+// and every sink worker has finished.
 func (r *Recorder) pipeline() {
 	defer close(r.done)
-	p := &pipe{r: r, batches: map[batchKey]*batch{}}
+	p := &pipe{r: r, batches: map[batchKey]*batch{}, chains: map[chainKey]*chain{}}
+	now := time.Now()
+	for _, ts := range r.trails {
+		if ts.val != nil {
+			p.chainFor(ts, chainKey{trail: ts.idx, account: r.cfg.AccountID, region: r.cfg.Region}, now)
+		}
+	}
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
-	armed := false
+	var armedAt time.Time
+	p.rearm(timer, &armedAt)
 	for {
 		var (
 			it item
@@ -27,9 +37,11 @@ func (r *Recorder) pipeline() {
 		select {
 		case it, ok = <-r.queue:
 		case <-timer.C:
-			armed = false
-			p.cutDue(time.Now())
-			p.rearm(timer, &armed)
+			armedAt = time.Time{}
+			now := time.Now()
+			p.cutDue(now)
+			p.advanceChains(now)
+			p.rearm(timer, &armedAt)
 			continue
 		}
 		if !ok {
@@ -39,18 +51,19 @@ func (r *Recorder) pipeline() {
 			p.flushHistory()
 			p.cutAll(time.Now())
 			p.barrier(it.flush)
-			p.rearm(timer, &armed)
+			p.rearm(timer, &armedAt)
 			continue
 		}
-		before := p.nextDeadline
 		p.add(&it)
-		if !armed || p.nextDeadline.Before(before) {
-			p.rearm(timer, &armed)
+		if w := p.wake(); !w.IsZero() && (armedAt.IsZero() || w.Before(armedAt)) {
+			p.rearm(timer, &armedAt)
 		}
 	}
 	timer.Stop()
 	p.flushHistory()
-	p.cutAll(time.Now())
+	now = time.Now()
+	p.cutAll(now)
+	p.finalDigests(now)
 	for _, ts := range r.trails {
 		for _, w := range ts.workers {
 			close(w.queue)
@@ -62,9 +75,11 @@ func (r *Recorder) pipeline() {
 type pipe struct {
 	r            *Recorder
 	batches      map[batchKey]*batch
+	chains       map[chainKey]*chain
 	scratch      []byte
 	hist         []Event
-	nextDeadline time.Time
+	nextDeadline time.Time // earliest batch deadline
+	nextDigest   time.Time // earliest digest period end
 }
 
 func (p *pipe) add(it *item) {
@@ -108,8 +123,9 @@ func (p *pipe) add(it *item) {
 	}
 }
 
-// cut turns a non-empty batch into a file and queues it for every sink of
-// the trail. Queuing blocks while a sink's queue is full.
+// cut turns a non-empty batch into a file, records it in the digest chain,
+// and queues it for every sink of the trail. Queuing blocks while a sink's
+// queue is full.
 func (p *pipe) cut(b *batch, now time.Time) {
 	if len(b.ends) == 0 {
 		return
@@ -122,8 +138,18 @@ func (p *pipe) cut(b *batch, now time.Time) {
 		b.reset()
 		return
 	}
+	if ts.val != nil {
+		c := p.chainFor(ts, chainKey(b.key), now)
+		p.roll(ts, c, now)
+		c.files = append(c.files, DigestLogFile{Bucket: ts.cfg.Bucket, Key: f.Key, SHA256: f.SHA256,
+			OldestEventTime: f.OldestEventTime, NewestEventTime: f.NewestEventTime})
+	}
+	p.send(ts, sinkJob{file: f})
+}
+
+func (p *pipe) send(ts *trailState, job sinkJob) {
 	for _, w := range ts.workers {
-		w.queue <- sinkJob{file: f}
+		w.queue <- job
 	}
 }
 
@@ -162,18 +188,22 @@ func (p *pipe) gc() {
 	}
 }
 
-func (p *pipe) rearm(t *time.Timer, armed *bool) {
+// wake is when the pipeline must next act on its own.
+func (p *pipe) wake() time.Time {
+	w := p.nextDeadline
+	if w.IsZero() || (!p.nextDigest.IsZero() && p.nextDigest.Before(w)) {
+		w = p.nextDigest
+	}
+	return w
+}
+
+func (p *pipe) rearm(t *time.Timer, armedAt *time.Time) {
 	t.Stop()
-	*armed = false
-	if p.nextDeadline.IsZero() {
+	*armedAt = p.wake()
+	if armedAt.IsZero() {
 		return
 	}
-	d := time.Until(p.nextDeadline)
-	if d < 0 {
-		d = 0
-	}
-	t.Reset(d)
-	*armed = true
+	t.Reset(max(time.Until(*armedAt), 0))
 }
 
 // barrier closes done once every sink worker has finished the jobs queued
@@ -202,4 +232,124 @@ func (p *pipe) flushHistory() {
 	}
 	clear(p.hist)
 	p.hist = p.hist[:0]
+}
+
+// chainFor returns the digest chain of k, creating it on first use: from
+// Validation.Resume, else from the newest digest the sinks hold, else as a
+// new chain whose first period is the grid period holding now.
+func (p *pipe) chainFor(ts *trailState, k chainKey, now time.Time) *chain {
+	if c := p.chains[k]; c != nil {
+		return c
+	}
+	r := p.r
+	prev, ok := ts.val.resume[k]
+	if !ok && ts.val.reader != nil {
+		ctx, cancel := context.WithTimeout(r.deliverCtx, 30*time.Second)
+		st, err := loadChainState(ctx, ts.val.reader, &ts.cfg, r.cfg.Region, k)
+		cancel()
+		if err != nil {
+			r.report(fmt.Errorf("trail %q: starting a new digest chain for %s/%s: %w", ts.cfg.Name, k.account, k.region, err))
+		}
+		prev = st
+	}
+	c := &chain{key: k, prev: prev}
+	period := ts.val.period
+	if !prev.IsZero() {
+		c.start = prev.EndTime
+	} else {
+		c.start = r.start.Add(now.Sub(r.start).Truncate(period))
+	}
+	c.end = p.boundaryAfter(ts, laterOf(now, c.start))
+	p.chains[k] = c
+	r.setChainState(k, prev)
+	p.updateNextDigest()
+	return c
+}
+
+// boundaryAfter returns the first grid boundary strictly after t.
+func (p *pipe) boundaryAfter(ts *trailState, t time.Time) time.Time {
+	period := ts.val.period
+	if t.Before(p.r.start) {
+		return p.r.start
+	}
+	return p.r.start.Add(t.Sub(p.r.start).Truncate(period) + period)
+}
+
+func (r *Recorder) setChainState(k chainKey, s ChainState) {
+	if s.IsZero() {
+		return
+	}
+	r.chainMu.Lock()
+	r.chainStates[k] = s
+	r.chainMu.Unlock()
+}
+
+func (p *pipe) updateNextDigest() {
+	p.nextDigest = time.Time{}
+	for _, c := range p.chains {
+		if p.nextDigest.IsZero() || c.end.Before(p.nextDigest) {
+			p.nextDigest = c.end
+		}
+	}
+}
+
+// roll closes every period of c that ended by now.
+func (p *pipe) roll(ts *trailState, c *chain, now time.Time) {
+	for !now.Before(c.end) {
+		p.emitDigest(ts, c, c.end)
+		c.end = p.boundaryAfter(ts, laterOf(c.end, c.start))
+	}
+}
+
+func (p *pipe) advanceChains(now time.Time) {
+	for _, c := range p.chains {
+		p.roll(p.r.trails[c.key.trail], c, now)
+	}
+	p.updateNextDigest()
+}
+
+// finalDigests closes the current period of every chain at Close.
+func (p *pipe) finalDigests(now time.Time) {
+	now = now.UTC().Truncate(time.Second)
+	for _, c := range p.chains {
+		ts := p.r.trails[c.key.trail]
+		p.roll(ts, c, now)
+		if now.After(c.start) {
+			p.emitDigest(ts, c, now)
+		} else if len(c.files) > 0 {
+			p.emitDigest(ts, c, c.start.Add(time.Second))
+		}
+	}
+}
+
+// emitDigest signs the digest of [c.start, end] and queues it for the sinks.
+// If signing fails, the period stays open (its files are kept for the next
+// digest) so the chain has no hole.
+func (p *pipe) emitDigest(ts *trailState, c *chain, end time.Time) {
+	r := p.r
+	d := &Digest{
+		Trail: ts.cfg.Name, Bucket: ts.cfg.Bucket, AccountID: c.key.account, Region: c.key.region,
+		HomeRegion: r.cfg.Region, StartTime: c.start, EndTime: end, LogFiles: c.files, Previous: c.prev,
+	}
+	d.Key = DigestKey(ts.cfg.Prefix, ts.cfg.Organization, c.key.account, c.key.region, ts.cfg.Name, r.cfg.Region, end)
+	i, inWindow := ts.val.ring.signerAt(end)
+	if !inWindow {
+		r.report(fmt.Errorf("trail %q: no signing key is valid at %s; signing with the newest key", ts.cfg.Name, end.Format(TimeFormat)))
+	}
+	if err := d.sign(ts.val.ring.keys[i].Signer, ts.val.ring.pubs[i].Fingerprint); err != nil {
+		r.report(err)
+		return
+	}
+	c.prev = d.State()
+	c.start = end
+	c.files = nil
+	r.setChainState(c.key, c.prev)
+	p.send(ts, sinkJob{digest: d})
+}
+
+func laterOf(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

@@ -84,6 +84,11 @@ type Trail struct {
 	// with advanced event selectors; setting both kinds is an error.
 	Advanced []AdvancedSelector
 
+	// Validation, if set, writes a signed digest chain for the trail's log
+	// files (CloudTrail's log file integrity validation). All sinks must then
+	// implement DigestSink.
+	Validation *Validation
+
 	// Sinks store the trail's log files; at least one is required.
 	Sinks []Sink
 	// Interval is how long a batch collects events before it is cut into a
@@ -109,22 +114,25 @@ const (
 
 // Stats are the recorder's counters since New.
 type Stats struct {
-	Recorded       uint64 // events accepted by Record
-	Invalid        uint64 // events refused with a *ValidationError
-	Unselected     uint64 // accepted events no trail selected and history did not take
-	Overloaded     uint64 // events refused with ErrOverloaded (Reject policy)
-	Dropped        uint64 // events dropped (Drop policy)
-	FilesDelivered uint64 // successful (file, sink) deliveries
-	FilesFailed    uint64 // (file, sink) deliveries given up
-	Retries        uint64 // failed attempts that were retried
-	BytesDelivered uint64 // compressed bytes delivered, summed over sinks
-	HistoryErrors  uint64 // failed HistoryStore.Append calls
-	Queued         int    // events waiting in the ingest queue now
+	Recorded         uint64 // events accepted by Record
+	Invalid          uint64 // events refused with a *ValidationError
+	Unselected       uint64 // accepted events no trail selected and history did not take
+	Overloaded       uint64 // events refused with ErrOverloaded (Reject policy)
+	Dropped          uint64 // events dropped (Drop policy)
+	FilesDelivered   uint64 // successful (file, sink) deliveries
+	FilesFailed      uint64 // (file, sink) deliveries given up
+	Retries          uint64 // failed attempts that were retried
+	BytesDelivered   uint64 // compressed bytes delivered, summed over sinks
+	DigestsDelivered uint64 // successful (digest, sink) deliveries
+	DigestsFailed    uint64 // (digest, sink) deliveries given up
+	HistoryErrors    uint64 // failed HistoryStore.Append calls
+	Queued           int    // events waiting in the ingest queue now
 }
 
 type stats struct {
 	recorded, invalid, unselected, overloaded, dropped            atomic.Uint64
 	filesDelivered, filesFailed, retries, bytesDelivered, histErr atomic.Uint64
+	digestsDelivered, digestsFailed                               atomic.Uint64
 }
 
 // Recorder records events and delivers them to trails. It is safe for
@@ -148,6 +156,10 @@ type Recorder struct {
 
 	arenas sync.Pool
 	stats  stats
+	start  time.Time // digest period grid origin
+
+	chainMu     sync.Mutex
+	chainStates map[chainKey]ChainState
 }
 
 // trailState is a trail's configuration and delivery status.
@@ -155,9 +167,19 @@ type trailState struct {
 	cfg     Trail
 	idx     int
 	workers []*sinkWorker
+	val     *validator // nil without validation
 
-	mu            sync.Mutex
-	lastDelivered time.Time
+	mu                  sync.Mutex
+	lastDelivered       time.Time
+	lastDigestDelivered time.Time
+}
+
+func (t *trailState) noteDigestDelivered(d *Digest) {
+	t.mu.Lock()
+	if d.EndTime.After(t.lastDigestDelivered) {
+		t.lastDigestDelivered = d.EndTime
+	}
+	t.mu.Unlock()
 }
 
 func (t *trailState) noteDelivered(f *LogFile) {
@@ -279,6 +301,9 @@ func New(cfg Config) (*Recorder, error) {
 		queue:   make(chan item, cfg.QueueSize),
 		closing: make(chan struct{}),
 		done:    make(chan struct{}),
+		start:   time.Now().UTC().Truncate(time.Second),
+
+		chainStates: map[chainKey]ChainState{},
 	}
 	r.arenas.New = func() any { return new(arena) }
 	set, err := r.compile(cfg.Trails)
@@ -289,6 +314,13 @@ func New(cfg Config) (*Recorder, error) {
 	r.deliverCtx, r.cancelDeliver = context.WithCancel(context.Background())
 	for i := range cfg.Trails {
 		ts := &trailState{cfg: cfg.Trails[i], idx: i}
+		if v := ts.cfg.Validation; v != nil {
+			val, err := newValidator(v, i, &ts.cfg)
+			if err != nil {
+				return nil, configErr("trail %q: %v", ts.cfg.Name, err)
+			}
+			ts.val = val
+		}
 		for _, s := range ts.cfg.Sinks {
 			w := &sinkWorker{rec: r, trail: ts, sink: s, name: sinkName(s), queue: make(chan sinkJob, cfg.SinkQueueSize)}
 			ts.workers = append(ts.workers, w)
@@ -563,6 +595,7 @@ func (r *Recorder) Stats() Stats {
 		Recorded: s.recorded.Load(), Invalid: s.invalid.Load(), Unselected: s.unselected.Load(),
 		Overloaded: s.overloaded.Load(), Dropped: s.dropped.Load(),
 		FilesDelivered: s.filesDelivered.Load(), FilesFailed: s.filesFailed.Load(), Retries: s.retries.Load(),
-		BytesDelivered: s.bytesDelivered.Load(), HistoryErrors: s.histErr.Load(), Queued: len(r.queue),
+		BytesDelivered: s.bytesDelivered.Load(), DigestsDelivered: s.digestsDelivered.Load(),
+		DigestsFailed: s.digestsFailed.Load(), HistoryErrors: s.histErr.Load(), Queued: len(r.queue),
 	}
 }

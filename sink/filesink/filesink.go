@@ -6,9 +6,13 @@ package filesink
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/trailkit/trail"
@@ -127,4 +131,96 @@ func syncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// MetadataSuffix is appended to a digest's key to name the file holding its
+// S3 object metadata ({"signature":"…","signature-algorithm":"SHA256withRSA"}),
+// the layout the AWS verifier harness and package verify read.
+const MetadataSuffix = ".metadata.json"
+
+// DeliverDigest writes the digest and, first, its metadata sidecar
+// (<key>.metadata.json), so that a digest file never exists unsigned.
+func (s *Sink) DeliverDigest(ctx context.Context, d *trail.Digest) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	meta, err := json.Marshal(d.Metadata())
+	if err != nil {
+		return fmt.Errorf("filesink: %w", err)
+	}
+	if err := s.WriteObject(d.Key+MetadataSuffix, meta); err != nil {
+		return err
+	}
+	return s.WriteObject(d.Key, d.Body)
+}
+
+// List returns the keys of the stored objects that start with prefix, in
+// lexicographic order. Metadata sidecars and temporary files are not listed.
+func (s *Sink) List(ctx context.Context, prefix string) ([]string, error) {
+	root := s.dir
+	if i := strings.LastIndexByte(prefix, '/'); i >= 0 {
+		p, err := s.Path(prefix[:i])
+		if err != nil {
+			return nil, err
+		}
+		root = p
+	}
+	var keys []string
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		rel, err := filepath.Rel(s.dir, path)
+		if err != nil {
+			return err
+		}
+		key := filepath.ToSlash(rel)
+		name := d.Name()
+		if strings.HasPrefix(name, ".tmp-") || strings.HasSuffix(name, MetadataSuffix) || !strings.HasPrefix(key, prefix) {
+			return nil
+		}
+		keys = append(keys, key)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("filesink: list %q: %w", prefix, err)
+	}
+	sort.Strings(keys)
+	return keys, nil
+}
+
+// Get returns the object stored at key and its metadata (nil when it has
+// none). A missing object gives an error wrapping fs.ErrNotExist.
+func (s *Sink) Get(ctx context.Context, key string) ([]byte, map[string]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	path, err := s.Path(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	body, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("filesink: %w", err)
+	}
+	var meta map[string]string
+	raw, err := os.ReadFile(path + MetadataSuffix)
+	switch {
+	case err == nil:
+		if err := json.Unmarshal(raw, &meta); err != nil {
+			return nil, nil, fmt.Errorf("filesink: metadata of %s: %w", key, err)
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, nil, fmt.Errorf("filesink: %w", err)
+	}
+	return body, meta, nil
 }

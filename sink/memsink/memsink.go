@@ -15,7 +15,9 @@ package memsink
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/trailkit/trail"
@@ -29,6 +31,9 @@ type Sink struct {
 	order  []string
 	events []trail.Event
 	fail   error
+
+	digests     map[string]*trail.Digest
+	digestOrder []string
 }
 
 // New returns an empty Sink.
@@ -146,4 +151,80 @@ func (s *Sink) Reset() {
 	defer s.mu.Unlock()
 	s.files = map[string]*trail.LogFile{}
 	s.order, s.events = nil, nil
+	s.digests, s.digestOrder = nil, nil
+}
+
+// DeliverDigest stores a digest file with its metadata.
+func (s *Sink) DeliverDigest(ctx context.Context, d *trail.Digest) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail != nil {
+		return s.fail
+	}
+	if d == nil || d.Key == "" {
+		return fmt.Errorf("memsink: %w: empty digest", trail.ErrPermanent)
+	}
+	if s.digests == nil {
+		s.digests = map[string]*trail.Digest{}
+	}
+	if _, dup := s.digests[d.Key]; !dup {
+		s.digestOrder = append(s.digestOrder, d.Key)
+	}
+	s.digests[d.Key] = d
+	return nil
+}
+
+// Digests returns the delivered digest files in delivery order.
+func (s *Sink) Digests() []*trail.Digest {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*trail.Digest, 0, len(s.digestOrder))
+	for _, k := range s.digestOrder {
+		out = append(out, s.digests[k])
+	}
+	return out
+}
+
+// List returns the keys of stored log and digest files that start with
+// prefix, sorted.
+func (s *Sink) List(ctx context.Context, prefix string) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var keys []string
+	for k := range s.files {
+		if strings.HasPrefix(k, prefix) {
+			keys = append(keys, k)
+		}
+	}
+	for k := range s.digests {
+		if strings.HasPrefix(k, prefix) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	return keys, nil
+}
+
+// Get returns the gzip'd body of a stored log or digest file and, for a
+// digest, its metadata. A missing key gives an error wrapping
+// fs.ErrNotExist.
+func (s *Sink) Get(ctx context.Context, key string) ([]byte, map[string]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f, ok := s.files[key]; ok {
+		return f.Body, nil, nil
+	}
+	if d, ok := s.digests[key]; ok {
+		return d.Body, d.Metadata(), nil
+	}
+	return nil, nil, fmt.Errorf("memsink: %s: %w", key, fs.ErrNotExist)
 }
