@@ -1,15 +1,21 @@
 // Command quickstart records a few hundred varied events through two trails
-// into ./audit-out (local disk, CloudTrail's S3 key layout) and prints what it
-// wrote.
+// into ./audit-out (local disk, CloudTrail's S3 key layout), signs a chain of
+// digest files for each trail and region, verifies what it wrote with package
+// verify, and prints the result. The whole run takes about 12 seconds: the
+// digest period is shortened to 3 seconds so that each chain holds several
+// digests.
+//
+// The output folder can also be checked by the real AWS CLI verifier (see
+// the README); it holds the public key as public-key.pem.
 package main
 
 import (
-	"compress/gzip"
 	"context"
+	crand "crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io/fs"
 	"log"
 	"math/rand/v2"
 	"os"
@@ -19,110 +25,151 @@ import (
 
 	"github.com/trailkit/trail"
 	"github.com/trailkit/trail/sink/filesink"
+	"github.com/trailkit/trail/verify"
+)
+
+const (
+	account = "111122223333"
+	home    = "us-east-1"
+	bucket  = "audit-bucket"
 )
 
 func main() {
-	out := flag.String("out", "audit-out", "output directory")
+	out := flag.String("out", "audit-out", "output directory (removed and re-created)")
 	n := flag.Int("events", 300, "number of events to record")
+	span := flag.Duration("span", 10*time.Second, "time over which the events are recorded")
+	period := flag.Duration("digest-period", 3*time.Second, "digest period (CloudTrail: 1h)")
 	flag.Parse()
-	if err := run(*out, *n); err != nil {
+	if err := run(*out, *n, *span, *period); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(out string, n int) error {
+func run(out string, n int, span, period time.Duration) error {
 	if err := os.RemoveAll(out); err != nil {
 		return err
 	}
-	ctx := context.Background()
-	disk := filesink.New(out, nil)
-	rec, err := trail.New(trail.Config{
-		AccountID: "111122223333",
-		Region:    "us-east-1",
-		Trails: []trail.Trail{
-			{ // every management event of every region
-				Name: "management", Bucket: "audit-bucket", MultiRegion: true,
-				Sinks: []trail.Sink{disk},
-			},
-			{ // writes only, plus object-level events of one bucket
-				Name: "writes-and-objects", Bucket: "audit-bucket", Prefix: "objects",
-				Management: trail.ReadWriteWriteOnly,
-				Data:       []trail.DataResource{{Type: trail.ResourceS3Object, Values: []string{"arn:aws:s3:::invoices/"}}},
-				Sinks:      []trail.Sink{disk},
-			},
-		},
-	})
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	key, err := rsa.GenerateKey(crand.Reader, 2048)
 	if err != nil {
 		return err
 	}
-	users := []string{"alice", "bob", "carol"}
-	regions := []string{"us-east-1", "eu-west-1"}
+	pub := trail.PublicKeyInfo(&key.PublicKey)
+	if err := os.WriteFile(filepath.Join(out, "public-key.pem"), pub.PEM(), 0o644); err != nil {
+		return err
+	}
+
+	ctx := context.Background()
+	disk := filesink.New(out, nil)
+	validation := &trail.Validation{Signer: key, Period: period}
+	trails := []trail.Trail{
+		{ // every management event of every region
+			Name: "management", Bucket: bucket, MultiRegion: true,
+			Interval: time.Second, Validation: validation, Sinks: []trail.Sink{disk},
+		},
+		{ // writes only, plus object-level events of one bucket, in the home region
+			Name: "writes-and-objects", Bucket: bucket, Prefix: "objects",
+			Management: trail.ReadWriteWriteOnly,
+			Data:       []trail.DataResource{{Type: trail.ResourceS3Object, Values: []string{"arn:aws:s3:::invoices/"}}},
+			Interval:   time.Second, Validation: validation, Sinks: []trail.Sink{disk},
+		},
+	}
+	start := time.Now().UTC().Truncate(time.Second)
+	rec, err := trail.New(trail.Config{AccountID: account, Region: home, Trails: trails})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("recording %d events over %s (digest period %s)...\n", n, span, period)
+	pace := span / time.Duration(max(n, 1))
 	for i := range n {
-		user := users[i%len(users)]
-		ev := &trail.Event{
-			EventSource: "orders.example.com",
-			AWSRegion:   regions[(i/4)%len(regions)],
-			UserIdentity: trail.UserIdentity{
-				Type: "IAMUser", UserName: user, AccountID: "111122223333",
-				ARN: "arn:aws:iam::111122223333:user/" + user, PrincipalID: "AIDAEXAMPLE" + strings.ToUpper(user),
-			},
-			SourceIPAddress: fmt.Sprintf("198.51.100.%d", 1+rand.N(250)),
-			UserAgent:       "quickstart/1.0",
-		}
-		switch i % 4 {
-		case 0:
-			ev.EventName, ev.ReadOnly = "CreateOrder", trail.Bool(false)
-			ev.RequestParameters = json.RawMessage(fmt.Sprintf(`{"orderId":"o-%d","amount":%d}`, i, 10+i))
-		case 1:
-			ev.EventName, ev.ReadOnly = "GetOrder", trail.Bool(true)
-			ev.RequestParameters = json.RawMessage(fmt.Sprintf(`{"orderId":"o-%d"}`, i-1))
-		case 2:
-			ev.EventName, ev.ReadOnly = "DeleteOrder", trail.Bool(false)
-			ev.ErrorCode, ev.ErrorMessage = "AccessDenied", "User: "+user+" is not authorized to perform: DeleteOrder"
-		case 3:
-			ev.EventSource, ev.EventName, ev.ReadOnly = "s3.amazonaws.com", "PutObject", trail.Bool(false)
-			bucket := []string{"invoices", "scratch"}[i/4%2]
-			ev.Resources = []trail.Resource{{Type: trail.ResourceS3Object, ARN: fmt.Sprintf("arn:aws:s3:::%s/2026/%d.pdf", bucket, i)}}
-		}
-		if err := rec.Record(ctx, ev); err != nil {
+		if err := rec.Record(ctx, event(i)); err != nil {
 			return fmt.Errorf("record event %d: %w", i, err)
 		}
+		time.Sleep(pace)
 	}
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := rec.Close(cctx); err != nil {
 		return err
 	}
+	end := time.Now().UTC().Add(time.Second).Truncate(time.Second)
 	st := rec.Stats()
-	fmt.Printf("recorded %d events (%d selected by no trail), delivered %d files (%d bytes gzip'd)\n\n",
-		st.Recorded, st.Unselected, st.FilesDelivered, st.BytesDelivered)
-	return filepath.WalkDir(out, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".json.gz") {
-			return err
+	fmt.Printf("recorded %d events (%d selected by no trail); delivered %d log files (%d bytes gzip'd) and %d digests to %s/\n\n",
+		st.Recorded, st.Unselected, st.FilesDelivered, st.BytesDelivered, st.DigestsDelivered, out)
+
+	// Verify every chain: one per trail and source region.
+	keys := []verify.PublicKey{verify.NewPublicKey(&key.PublicKey)}
+	store := verify.FSStore(os.DirFS(out))
+	failed := false
+	for _, t := range trails {
+		regions := []string{home}
+		if t.MultiRegion {
+			regions = append(regions, "eu-west-1")
 		}
-		records, err := countRecords(path)
-		if err != nil {
-			return err
+		for _, region := range regions {
+			arn := "arn:aws:cloudtrail:" + home + ":" + account + ":trail/" + t.Name
+			rep, err := verify.Validate(ctx, store, verify.Options{
+				Bucket: bucket, TrailARN: arn, Prefix: t.Prefix, Region: region,
+				Start: start, End: end, ExpectedEnd: end.Add(-time.Second), PublicKeys: keys,
+			})
+			if err != nil {
+				return fmt.Errorf("verify %s %s: %w", t.Name, region, err)
+			}
+			status := "all valid"
+			if !rep.OK() {
+				status, failed = fmt.Sprintf("%d PROBLEMS", len(rep.Findings)), true
+			}
+			fmt.Printf("%-20s %-10s %d/%d digests valid, %d/%d log files valid: %s\n", t.Name, region,
+				rep.Digests.Valid, rep.Digests.Total, rep.Logs.Valid, rep.Logs.Total, status)
+			for _, f := range rep.Findings {
+				fmt.Printf("    %v\n", f)
+			}
 		}
-		rel, _ := filepath.Rel(out, path)
-		fmt.Printf("%4d records  %s\n", records, rel)
-		return nil
-	})
+	}
+	fmt.Printf("\nCheck it with the AWS CLI verifier too:\n  ../shared/ct-oracle/validate_logs.sh --dir %s --bucket %s \\\n"+
+		"    --trail-arn arn:aws:cloudtrail:%s:%s:trail/management --public-key %s \\\n    --start-time %s --end-time %s\n",
+		out, bucket, home, account, filepath.Join(out, "public-key.pem"), start.Format(trail.TimeFormat), end.Format(trail.TimeFormat))
+	if failed {
+		return fmt.Errorf("verification found problems")
+	}
+	return nil
 }
 
-func countRecords(path string) (int, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, err
+var (
+	users   = []string{"alice", "bob", "carol"}
+	regions = []string{"us-east-1", "eu-west-1"}
+)
+
+// event returns the i-th synthetic event: orders API calls (create, get,
+// a denied delete) and S3 object writes, in two regions.
+func event(i int) *trail.Event {
+	user := users[i%len(users)]
+	ev := &trail.Event{
+		EventSource: "orders.example.com",
+		AWSRegion:   regions[(i/4)%len(regions)],
+		UserIdentity: trail.UserIdentity{
+			Type: "IAMUser", UserName: user, AccountID: account,
+			ARN: "arn:aws:iam::" + account + ":user/" + user, PrincipalID: "AIDAEXAMPLE" + strings.ToUpper(user),
+		},
+		SourceIPAddress: fmt.Sprintf("198.51.100.%d", 1+rand.N(250)),
+		UserAgent:       "quickstart/1.0",
 	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		return 0, err
+	switch i % 4 {
+	case 0:
+		ev.EventName, ev.ReadOnly = "CreateOrder", trail.Bool(false)
+		ev.RequestParameters = json.RawMessage(fmt.Sprintf(`{"orderId":"o-%d","amount":%d}`, i, 10+i))
+	case 1:
+		ev.EventName, ev.ReadOnly = "GetOrder", trail.Bool(true)
+		ev.RequestParameters = json.RawMessage(fmt.Sprintf(`{"orderId":"o-%d"}`, i-1))
+	case 2:
+		ev.EventName, ev.ReadOnly = "DeleteOrder", trail.Bool(false)
+		ev.ErrorCode, ev.ErrorMessage = "AccessDenied", "User: "+user+" is not authorized to perform: DeleteOrder"
+	case 3:
+		ev.EventSource, ev.EventName, ev.ReadOnly = "s3.amazonaws.com", "PutObject", trail.Bool(false)
+		b := []string{"invoices", "scratch"}[i/4%2]
+		ev.Resources = []trail.Resource{{Type: trail.ResourceS3Object, ARN: fmt.Sprintf("arn:aws:s3:::%s/2026/%d.pdf", b, i)}}
 	}
-	var body struct{ Records []json.RawMessage }
-	if err := json.NewDecoder(zr).Decode(&body); err != nil {
-		return 0, err
-	}
-	return len(body.Records), nil
+	return ev
 }

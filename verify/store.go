@@ -1,0 +1,144 @@
+package verify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+)
+
+// Store is read access to one bucket. Implementations exist for an fs.FS
+// ([FSStore]); an S3 implementation only needs ListObjectsV2 and GetObject.
+type Store interface {
+	// List returns the keys under prefix (a plain string prefix, not
+	// necessarily ending in "/") in byte-wise lexicographic order.
+	List(ctx context.Context, prefix string) ([]string, error)
+	// Get returns the object body and its user metadata (S3 x-amz-meta-*
+	// names without that prefix, lower case; nil map if none). A missing
+	// object returns an error wrapping fs.ErrNotExist.
+	Get(ctx context.Context, key string) (body []byte, meta map[string]string, err error)
+}
+
+// AfterLister is an optional interface of a [Store] that can list keys
+// after a marker (S3 ListObjects Marker / ListObjectsV2 StartAfter), which
+// spares listing a trail's older digests.
+type AfterLister interface {
+	// ListAfter returns the keys under prefix that sort strictly after
+	// startAfter, in byte-wise lexicographic order.
+	ListAfter(ctx context.Context, prefix, startAfter string) ([]string, error)
+}
+
+// MetadataSuffix is the suffix of the sidecar file that holds an object's
+// metadata in an [FSStore]: object "k" has its metadata in "k.metadata.json".
+const MetadataSuffix = ".metadata.json"
+
+// FSStore returns a Store over fsys, whose root is the bucket and whose
+// paths are the keys. An object's metadata is read from the sidecar file
+// "<key>.metadata.json" holding a JSON object such as
+// {"signature":"<hex>","signature-algorithm":"SHA256withRSA"}; names are
+// lower-cased and an "x-amz-meta-" prefix is removed (the convention of the
+// ct-oracle harness). Sidecar files are never listed or returned as objects.
+func FSStore(fsys fs.FS) Store { return &fsStore{fsys: fsys} }
+
+type fsStore struct{ fsys fs.FS }
+
+func (s *fsStore) List(ctx context.Context, prefix string) ([]string, error) {
+	return s.ListAfter(ctx, prefix, "")
+}
+
+func (s *fsStore) ListAfter(ctx context.Context, prefix, startAfter string) ([]string, error) {
+	dir := "."
+	if i := strings.LastIndexByte(prefix, '/'); i > 0 {
+		dir = prefix[:i]
+	}
+	if !fs.ValidPath(dir) {
+		return nil, nil
+	}
+	var keys []string
+	err := fs.WalkDir(s.fsys, dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if p == dir && errors.Is(err, fs.ErrNotExist) {
+				return fs.SkipAll
+			}
+			return err
+		}
+		if cerr := ctx.Err(); cerr != nil {
+			return cerr
+		}
+		if d.IsDir() {
+			// Prune directories that cannot hold keys under prefix.
+			if p != dir && !strings.HasPrefix(p+"/", prefix) && !strings.HasPrefix(prefix, p+"/") {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if strings.HasSuffix(p, MetadataSuffix) || !strings.HasPrefix(p, prefix) || p <= startAfter {
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		keys = append(keys, p)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("verify: list %q: %w", prefix, err)
+	}
+	sort.Strings(keys)
+	return keys, nil
+}
+
+func (s *fsStore) Get(ctx context.Context, key string) ([]byte, map[string]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	if !fs.ValidPath(key) || key == "." || strings.HasSuffix(key, MetadataSuffix) {
+		return nil, nil, &fs.PathError{Op: "get", Path: key, Err: fs.ErrNotExist}
+	}
+	info, err := fs.Stat(s.fsys, key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("verify: get %q: %w", key, err)
+	}
+	if info.IsDir() {
+		return nil, nil, &fs.PathError{Op: "get", Path: key, Err: fs.ErrNotExist}
+	}
+	body, err := fs.ReadFile(s.fsys, key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("verify: get %q: %w", key, err)
+	}
+	side, err := fs.ReadFile(s.fsys, key+MetadataSuffix)
+	if errors.Is(err, fs.ErrNotExist) {
+		return body, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("verify: get metadata of %q: %w", key, err)
+	}
+	meta, err := parseSidecar(side)
+	if err != nil {
+		return nil, nil, fmt.Errorf("verify: metadata sidecar of %q: %w", key, err)
+	}
+	return body, meta, nil
+}
+
+func parseSidecar(b []byte) (map[string]string, error) {
+	var raw map[string]any
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidFormat, err)
+	}
+	meta := make(map[string]string, len(raw))
+	for k, v := range raw {
+		k = strings.ToLower(k)
+		k = strings.TrimPrefix(k, "x-amz-meta-")
+		switch v := v.(type) {
+		case string:
+			meta[k] = v
+		default:
+			b, _ := json.Marshal(v) // cannot fail for decoded JSON values
+			meta[k] = string(b)
+		}
+	}
+	return meta, nil
+}
