@@ -102,7 +102,7 @@ func (p RetryPolicy) backoff(n int) time.Duration {
 
 // batchKey identifies one stream of log files.
 type batchKey struct {
-	trail   int
+	trail   *trailState
 	account string
 	region  string
 }
@@ -164,7 +164,7 @@ func gzipBytes(body []byte) ([]byte, error) {
 
 // finish turns the batch into a LogFile (the batch must not be empty) and
 // resets the batch.
-func (b *batch) finish(t *trailState, now time.Time) (*LogFile, error) {
+func (b *batch) finish(t *Trail, now time.Time) (*LogFile, error) {
 	body := append(b.buf, ']', '}')
 	recs := make([]json.RawMessage, len(b.ends))
 	start := len(recordsOpen)
@@ -177,8 +177,8 @@ func (b *batch) finish(t *trailState, now time.Time) (*LogFile, error) {
 		return nil, fmt.Errorf("trail: gzip log file: %w", err)
 	}
 	f := &LogFile{
-		Trail:           t.cfg.Name,
-		Bucket:          t.cfg.Bucket,
+		Trail:           t.Name,
+		Bucket:          t.Bucket,
 		AccountID:       b.key.account,
 		Region:          b.key.region,
 		Body:            gz,
@@ -189,7 +189,7 @@ func (b *batch) finish(t *trailState, now time.Time) (*LogFile, error) {
 		NewestEventTime: b.newest,
 		Created:         now.UTC(),
 	}
-	f.Key = LogFileKey(t.cfg.Prefix, t.cfg.Organization, b.key.account, b.key.region, now, uniqueString())
+	f.Key = LogFileKey(t.Prefix, t.Organization, b.key.account, b.key.region, now, uniqueString())
 	b.reset()
 	return f, nil
 }
@@ -307,7 +307,7 @@ func (w *sinkWorker) deliver(job sinkJob) {
 		}
 		final := errors.Is(err, ErrPermanent) || ctx.Err() != nil ||
 			(r.retry.MaxAttempts > 0 && attempt >= r.retry.MaxAttempts)
-		de := &DeliveryError{Trail: w.trail.cfg.Name, Sink: w.name, Attempt: attempt, Final: final, Err: err}
+		de := &DeliveryError{Trail: w.trail.name, Sink: w.name, Attempt: attempt, Final: final, Err: err}
 		if job.digest != nil {
 			de.Key, de.Digest = job.digest.Key, true
 		} else {
@@ -316,6 +316,7 @@ func (w *sinkWorker) deliver(job sinkJob) {
 		if !final {
 			de.Backoff = r.retry.backoff(attempt)
 		}
+		w.trail.noteFailure(de)
 		r.reportDelivery(de)
 		if final {
 			if job.digest != nil {

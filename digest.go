@@ -388,7 +388,7 @@ func (d *Digest) State() ChainState {
 
 // chainKey identifies one digest chain.
 type chainKey struct {
-	trail   int
+	trail   *trailState
 	account string
 	region  string
 }
@@ -405,11 +405,14 @@ type chain struct {
 type validator struct {
 	ring   *KeyRing
 	period time.Duration
-	resume map[chainKey]ChainState
+	resume map[acctRegion]ChainState
 	reader ObjectReader // for chain resumption; may be nil
 }
 
-func newValidator(v *Validation, trailIdx int, t *Trail) (*validator, error) {
+// acctRegion names a chain within a trail.
+type acctRegion struct{ account, region string }
+
+func newValidator(v *Validation, t *Trail) (*validator, error) {
 	if (v.Signer == nil) == (v.Keys == nil) {
 		return nil, errors.New("Validation: set exactly one of Signer and Keys")
 	}
@@ -430,7 +433,7 @@ func newValidator(v *Validation, trailIdx int, t *Trail) (*validator, error) {
 	if t.Bucket == "" {
 		return nil, errors.New("Validation needs Bucket: digests name the bucket they are stored in")
 	}
-	val := &validator{ring: ring, period: period, resume: map[chainKey]ChainState{}}
+	val := &validator{ring: ring, period: period, resume: map[acctRegion]ChainState{}}
 	for i, s := range t.Sinks {
 		if _, ok := s.(DigestSink); !ok {
 			return nil, fmt.Errorf("Validation: sink %d (%s) cannot store digest files (no DeliverDigest method)", i, sinkName(s))
@@ -443,7 +446,7 @@ func newValidator(v *Validation, trailIdx int, t *Trail) (*validator, error) {
 		if st.Trail != t.Name {
 			continue
 		}
-		val.resume[chainKey{trail: trailIdx, account: st.AccountID, region: st.Region}] = st
+		val.resume[acctRegion{st.AccountID, st.Region}] = st
 	}
 	return val, nil
 }

@@ -13,14 +13,13 @@ import (
 // passes files to the sink workers, and closes digest periods. It exits after
 // the queue is closed and drained, once the last files and digests are queued
 // and every sink worker has finished.
-func (r *Recorder) pipeline() {
+func (r *Recorder) pipeline(initial []*trailState) {
 	defer close(r.done)
 	p := &pipe{r: r, batches: map[batchKey]*batch{}, chains: map[chainKey]*chain{}}
+	p.states = append(p.states, initial...)
 	now := time.Now()
-	for _, ts := range r.trails {
-		if ts.val != nil {
-			p.chainFor(ts, chainKey{trail: ts.idx, account: r.cfg.AccountID, region: r.cfg.Region}, now)
-		}
+	for _, ts := range p.states {
+		p.startChains(ts, now)
 	}
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -47,6 +46,12 @@ func (r *Recorder) pipeline() {
 		if !ok {
 			break
 		}
+		if it.ctl != nil {
+			p.flushHistory()
+			p.control(it.ctl)
+			p.rearm(timer, &armedAt)
+			continue
+		}
 		if it.flush != nil {
 			p.flushHistory()
 			p.cutAll(time.Now())
@@ -64,16 +69,15 @@ func (r *Recorder) pipeline() {
 	now = time.Now()
 	p.cutAll(now)
 	p.finalDigests(now)
-	for _, ts := range r.trails {
-		for _, w := range ts.workers {
-			close(w.queue)
-		}
+	for _, ts := range p.states {
+		closeWorkers(ts.workers)
 	}
 	r.workers.Wait()
 }
 
 type pipe struct {
 	r            *Recorder
+	states       []*trailState // trails with running sink workers
 	batches      map[batchKey]*batch
 	chains       map[chainKey]*chain
 	scratch      []byte
@@ -96,11 +100,11 @@ func (p *pipe) add(it *item) {
 	p.scratch = ev.AppendJSON(p.scratch[:0])
 	rec := p.scratch
 	now := time.Now()
-	for i, ts := range p.r.trails {
-		if it.mask&(1<<i) == 0 {
+	for i, ts := range it.set.states {
+		if it.mask&(1<<i) == 0 || !ts.active {
 			continue
 		}
-		key := batchKey{trail: i, account: ev.RecipientAccountID, region: ev.AWSRegion}
+		key := batchKey{trail: ts, account: ev.RecipientAccountID, region: ev.AWSRegion}
 		b := p.batches[key]
 		if b == nil {
 			b = &batch{key: key}
@@ -130,8 +134,8 @@ func (p *pipe) cut(b *batch, now time.Time) {
 	if len(b.ends) == 0 {
 		return
 	}
-	ts := p.r.trails[b.key.trail]
-	f, err := b.finish(ts, now)
+	ts := b.key.trail
+	f, err := b.finish(&ts.cfg, now)
 	if err != nil {
 		// gzip into memory cannot fail in practice; report it anyway.
 		p.r.report(err)
@@ -210,7 +214,7 @@ func (p *pipe) rearm(t *time.Timer, armedAt *time.Time) {
 // before it.
 func (p *pipe) barrier(done chan<- struct{}) {
 	var wg sync.WaitGroup
-	for _, ts := range p.r.trails {
+	for _, ts := range p.states {
 		for _, w := range ts.workers {
 			wg.Add(1)
 			w.queue <- sinkJob{barrier: &wg}
@@ -242,7 +246,10 @@ func (p *pipe) chainFor(ts *trailState, k chainKey, now time.Time) *chain {
 		return c
 	}
 	r := p.r
-	prev, ok := ts.val.resume[k]
+	prev, ok := ts.val.resume[acctRegion{k.account, k.region}]
+	if ts.noResume {
+		prev, ok = ChainState{}, true
+	}
 	if !ok && ts.val.reader != nil {
 		ctx, cancel := context.WithTimeout(r.deliverCtx, 30*time.Second)
 		st, err := loadChainState(ctx, ts.val.reader, &ts.cfg, r.cfg.Region, k)
@@ -258,6 +265,9 @@ func (p *pipe) chainFor(ts *trailState, k chainKey, now time.Time) *chain {
 		c.start = prev.EndTime
 	} else {
 		c.start = r.start.Add(now.Sub(r.start).Truncate(period))
+		if c.start.Before(ts.chainFloor) {
+			c.start = ts.chainFloor
+		}
 	}
 	c.end = p.boundaryAfter(ts, laterOf(now, c.start))
 	p.chains[k] = c
@@ -303,7 +313,7 @@ func (p *pipe) roll(ts *trailState, c *chain, now time.Time) {
 
 func (p *pipe) advanceChains(now time.Time) {
 	for _, c := range p.chains {
-		p.roll(p.r.trails[c.key.trail], c, now)
+		p.roll(c.key.trail, c, now)
 	}
 	p.updateNextDigest()
 }
@@ -312,13 +322,18 @@ func (p *pipe) advanceChains(now time.Time) {
 func (p *pipe) finalDigests(now time.Time) {
 	now = now.UTC().Truncate(time.Second)
 	for _, c := range p.chains {
-		ts := p.r.trails[c.key.trail]
-		p.roll(ts, c, now)
-		if now.After(c.start) {
-			p.emitDigest(ts, c, now)
-		} else if len(c.files) > 0 {
-			p.emitDigest(ts, c, c.start.Add(time.Second))
-		}
+		p.finalDigest(c, now)
+	}
+}
+
+// finalDigest closes c's current period at now (whole seconds).
+func (p *pipe) finalDigest(c *chain, now time.Time) {
+	ts := c.key.trail
+	p.roll(ts, c, now)
+	if now.After(c.start) {
+		p.emitDigest(ts, c, now)
+	} else if len(c.files) > 0 {
+		p.emitDigest(ts, c, c.start.Add(time.Second))
 	}
 }
 
@@ -345,6 +360,124 @@ func (p *pipe) emitDigest(ts *trailState, c *chain, end time.Time) {
 	c.files = nil
 	r.setChainState(c.key, c.prev)
 	p.send(ts, sinkJob{digest: d})
+}
+
+// startChains creates the home chain of a logging trail with validation, so
+// that it writes digests (empty ones too) from the start.
+func (p *pipe) startChains(ts *trailState, now time.Time) {
+	if ts.val != nil && ts.active {
+		p.chainFor(ts, chainKey{trail: ts, account: p.r.cfg.AccountID, region: p.r.cfg.Region}, now)
+	}
+}
+
+// endChains writes the final digest of each of ts's chains and forgets them;
+// chains started later begin afresh, no earlier than the final digests' end.
+func (p *pipe) endChains(ts *trailState, now time.Time) {
+	now = now.UTC().Truncate(time.Second)
+	for k, c := range p.chains {
+		if k.trail != ts {
+			continue
+		}
+		p.finalDigest(c, now)
+		if c.start.After(ts.chainFloor) {
+			ts.chainFloor = c.start
+		}
+		delete(p.chains, k)
+		p.r.chainMu.Lock()
+		delete(p.r.chainStates, k)
+		p.r.chainMu.Unlock()
+	}
+	if now.After(ts.chainFloor) {
+		ts.chainFloor = now
+	}
+	ts.noResume = true
+	p.updateNextDigest()
+}
+
+// cutTrail cuts the open batches of one trail.
+func (p *pipe) cutTrail(ts *trailState, now time.Time) {
+	for k, b := range p.batches {
+		if k.trail == ts {
+			p.cut(b, now)
+		}
+	}
+	p.gc()
+}
+
+func closeWorkers(ws []*sinkWorker) {
+	for _, w := range ws {
+		close(w.queue)
+	}
+}
+
+// control carries a trail-management change through the ingest queue, so
+// that it takes effect between two events in queue order.
+type control struct {
+	op      controlOp
+	ts      *trailState
+	cfg     Trail         // ctlUpdate: the new configuration
+	val     *validator    // ctlUpdate: its validator
+	workers []*sinkWorker // ctlUpdate: new (started) workers, or nil to keep
+	restart bool          // ctlUpdate: end the digest chains
+	done    chan struct{}
+}
+
+type controlOp int
+
+const (
+	ctlAdd controlOp = iota
+	ctlStart
+	ctlStop
+	ctlUpdate
+	ctlDelete
+)
+
+func (p *pipe) control(c *control) {
+	defer close(c.done)
+	now := time.Now()
+	ts := c.ts
+	switch c.op {
+	case ctlAdd:
+		p.states = append(p.states, ts)
+	case ctlStart:
+		ts.active = true
+		ts.noResume = true
+		p.startChains(ts, now)
+	case ctlStop:
+		p.cutTrail(ts, now)
+		p.endChains(ts, now)
+		ts.active = false
+	case ctlUpdate:
+		p.cutTrail(ts, now)
+		if c.restart {
+			p.endChains(ts, now)
+		}
+		ts.mu.Lock()
+		if c.workers != nil {
+			ts.retiredSinks = append(ts.retiredSinks, ts.cfg.Sinks...)
+		}
+		ts.cfg = c.cfg
+		ts.mu.Unlock()
+		ts.val = c.val
+		if c.workers != nil {
+			closeWorkers(ts.workers)
+			ts.workers = c.workers
+		}
+		if c.restart {
+			p.startChains(ts, now)
+		}
+	case ctlDelete:
+		p.cutTrail(ts, now)
+		p.endChains(ts, now)
+		ts.active = false
+		closeWorkers(ts.workers)
+		for i, s := range p.states {
+			if s == ts {
+				p.states = append(p.states[:i], p.states[i+1:]...)
+				break
+			}
+		}
+	}
 }
 
 func laterOf(a, b time.Time) time.Time {

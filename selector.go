@@ -1,6 +1,7 @@
 package trail
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -385,14 +386,46 @@ func (d *compiledData) match(ev *Event) bool {
 	return false
 }
 
+// EventSelector is one of CloudTrail's basic event selectors, in AWS's JSON
+// shape. A trail may hold up to five; an event is selected when any selects
+// it. ReadWriteType applies to management and data events alike (the
+// DataResources' own ReadWrite must be left zero).
+type EventSelector struct {
+	ReadWriteType ReadWriteType `json:"ReadWriteType"`
+	// IncludeManagementEvents defaults to true when nil.
+	IncludeManagementEvents       *bool          `json:"IncludeManagementEvents,omitempty"`
+	DataResources                 []DataResource `json:"DataResources"`
+	ExcludeManagementEventSources []string       `json:"ExcludeManagementEventSources"`
+}
+
+// maxBasicSelectors is CloudTrail's limit of basic selectors per trail.
+const maxBasicSelectors = 5
+
+// compiledBasic is one basic selector.
+type compiledBasic struct {
+	mgmt    bool
+	rw      ReadWriteType // for management events
+	exclude []string
+	data    []compiledData
+}
+
+func (b *compiledBasic) matchManagement(ev *Event) bool {
+	if !b.mgmt || !b.rw.allows(ev) {
+		return false
+	}
+	for _, s := range b.exclude {
+		if ev.EventSource == s {
+			return false
+		}
+	}
+	return true
+}
+
 // compiledTrail is the selection logic of one trail.
 type compiledTrail struct {
-	bit         uint64
 	region      string // "" for multi-region trails
 	account     string // "" for organization trails
-	management  ReadWriteType
-	excludeSrc  []string
-	data        []compiledData
+	basic       []compiledBasic
 	advanced    []compiledAdvanced
 	useAdvanced bool
 }
@@ -414,23 +447,89 @@ func (t *compiledTrail) match(ev *Event) bool {
 	}
 	switch ev.EventCategory {
 	case CategoryManagement:
-		if !t.management.allows(ev) || t.management == ReadWriteNone {
-			return false
-		}
-		for _, s := range t.excludeSrc {
-			if ev.EventSource == s {
-				return false
+		for i := range t.basic {
+			if t.basic[i].matchManagement(ev) {
+				return true
 			}
 		}
-		return true
 	case CategoryData:
-		for i := range t.data {
-			if t.data[i].match(ev) {
-				return true
+		for i := range t.basic {
+			for j := range t.basic[i].data {
+				if t.basic[i].data[j].match(ev) {
+					return true
+				}
 			}
 		}
 	}
 	return false
+}
+
+// compileSelectors compiles a trail's selectors, whichever form it uses, and
+// returns the data resource types they name.
+func compileSelectors(t *Trail) ([]compiledBasic, []compiledAdvanced, []string, error) {
+	simple := t.Management != ReadWriteAll || len(t.ExcludeManagementEventSources) > 0 || len(t.Data) > 0
+	forms := 0
+	for _, set := range []bool{simple, t.EventSelectors != nil, t.Advanced != nil} {
+		if set {
+			forms++
+		}
+	}
+	if forms > 1 {
+		return nil, nil, nil, errors.New("Management/ExcludeManagementEventSources/Data, EventSelectors and Advanced are mutually exclusive")
+	}
+	if t.Management < ReadWriteAll || t.Management > ReadWriteNone {
+		return nil, nil, nil, fmt.Errorf("unknown Management value %d", t.Management)
+	}
+	switch {
+	case t.Advanced != nil:
+		adv, types, err := compileAdvanced(t.Advanced)
+		return nil, adv, types, err
+	case t.EventSelectors != nil:
+		if len(t.EventSelectors) == 0 || len(t.EventSelectors) > maxBasicSelectors {
+			return nil, nil, nil, fmt.Errorf("%d event selectors, want 1 to %d", len(t.EventSelectors), maxBasicSelectors)
+		}
+		var (
+			out   []compiledBasic
+			types []string
+			n     int
+		)
+		for i, es := range t.EventSelectors {
+			if es.ReadWriteType < ReadWriteAll || es.ReadWriteType > ReadWriteWriteOnly {
+				return nil, nil, nil, fmt.Errorf("event selector %d: ReadWriteType must be All, ReadOnly or WriteOnly", i)
+			}
+			drs := make([]DataResource, len(es.DataResources))
+			for j, dr := range es.DataResources {
+				if dr.ReadWrite != ReadWriteAll {
+					return nil, nil, nil, fmt.Errorf("event selector %d: data resource %d: set ReadWriteType on the selector, not on the resource", i, j)
+				}
+				dr.ReadWrite = es.ReadWriteType
+				drs[j] = dr
+				types = append(types, dr.Type)
+				n += len(dr.Values)
+			}
+			data, err := compileData(drs)
+			if err != nil {
+				return nil, nil, nil, fmt.Errorf("event selector %d: %w", i, err)
+			}
+			out = append(out, compiledBasic{mgmt: es.IncludeManagementEvents == nil || *es.IncludeManagementEvents,
+				rw: es.ReadWriteType, exclude: es.ExcludeManagementEventSources, data: data})
+		}
+		if n > maxDataResources {
+			return nil, nil, nil, fmt.Errorf("%d data resource values, more than %d", n, maxDataResources)
+		}
+		return out, nil, types, nil
+	default:
+		data, err := compileData(t.Data)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		types := make([]string, 0, len(t.Data))
+		for _, d := range t.Data {
+			types = append(types, d.Type)
+		}
+		return []compiledBasic{{mgmt: t.Management != ReadWriteNone, rw: t.Management,
+			exclude: t.ExcludeManagementEventSources, data: data}}, nil, types, nil
+	}
 }
 
 func compileData(drs []DataResource) ([]compiledData, error) {
@@ -462,10 +561,12 @@ func compileData(drs []DataResource) ([]compiledData, error) {
 	return out, nil
 }
 
-// selectorSet is the compiled selection of all trails; it is immutable once
-// built, so it can be swapped atomically.
+// selectorSet is the compiled selection of all logging trails; it is
+// immutable once built and swapped atomically, so that every event is judged
+// by one consistent set.
 type selectorSet struct {
 	trails    []compiledTrail
+	states    []*trailState // states[i] owns bit 1<<i
 	dataTypes map[string]struct{}
 }
 
@@ -491,7 +592,7 @@ func (s *selectorSet) match(ev *Event) uint64 {
 	var m uint64
 	for i := range s.trails {
 		if s.trails[i].match(ev) {
-			m |= s.trails[i].bit
+			m |= 1 << i
 		}
 	}
 	return m

@@ -47,6 +47,10 @@ type Config struct {
 	// attempt) and every dropped event's error. It is called from the
 	// recorder's goroutines and must not block for long.
 	OnError func(error)
+	// AuditSource is the eventSource of the events that record trail
+	// management calls (CreateTrail, StopLogging, …); default
+	// "cloudtrail.amazonaws.com". "-" turns that self-audit off.
+	AuditSource string
 	// Logger receives warnings (failed deliveries, dropped events). Nil
 	// discards them.
 	Logger *slog.Logger
@@ -80,8 +84,13 @@ type Trail struct {
 	ExcludeManagementEventSources []string
 	// Data selects data events by resource type and ARN.
 	Data []DataResource
-	// Advanced replaces Management, ExcludeManagementEventSources and Data
-	// with advanced event selectors; setting both kinds is an error.
+	// EventSelectors are CloudTrail's basic event selectors (at most five),
+	// an alternative to Management, ExcludeManagementEventSources and Data
+	// for configurations kept in CloudTrail's shape.
+	EventSelectors []EventSelector
+	// Advanced replaces the basic selectors with advanced event selectors.
+	// Only one of the three forms (Management/ExcludeManagementEventSources/
+	// Data, EventSelectors, Advanced) may be set.
 	Advanced []AdvancedSelector
 
 	// Validation, if set, writes a signed digest chain for the trail's log
@@ -141,7 +150,10 @@ type Recorder struct {
 	cfg       Config
 	retry     RetryPolicy
 	selectors atomic.Pointer[selectorSet]
-	trails    []*trailState
+
+	admin    sync.Mutex    // serializes trail management
+	registry []*trailState // current trails, in creation order (under admin)
+	every    []*trailState // every trail ever created, for Close (under admin)
 
 	queue     chan item
 	mu        sync.RWMutex // held for reading while sending on queue
@@ -162,41 +174,15 @@ type Recorder struct {
 	chainStates map[chainKey]ChainState
 }
 
-// trailState is a trail's configuration and delivery status.
-type trailState struct {
-	cfg     Trail
-	idx     int
-	workers []*sinkWorker
-	val     *validator // nil without validation
-
-	mu                  sync.Mutex
-	lastDelivered       time.Time
-	lastDigestDelivered time.Time
-}
-
-func (t *trailState) noteDigestDelivered(d *Digest) {
-	t.mu.Lock()
-	if d.EndTime.After(t.lastDigestDelivered) {
-		t.lastDigestDelivered = d.EndTime
-	}
-	t.mu.Unlock()
-}
-
-func (t *trailState) noteDelivered(f *LogFile) {
-	t.mu.Lock()
-	if f.Created.After(t.lastDelivered) {
-		t.lastDelivered = f.Created
-	}
-	t.mu.Unlock()
-}
-
 // item travels through the ingest queue: an event with the trails that
 // selected it, or a flush request.
 type item struct {
 	ev    Event
+	set   *selectorSet // the set that computed mask
 	mask  uint64
 	hist  bool
 	flush chan<- struct{}
+	ctl   *control
 }
 
 var (
@@ -277,9 +263,6 @@ func New(cfg Config) (*Recorder, error) {
 	if !regionRE.MatchString(cfg.Region) || len(cfg.Region) > 64 {
 		return nil, configErr("Region %q: want lower-case letters, digits and '-', such as us-east-1", cfg.Region)
 	}
-	if len(cfg.Trails) > maxTrails {
-		return nil, configErr("%d trails, at most %d", len(cfg.Trails), maxTrails)
-	}
 	if cfg.QueueSize < 0 || cfg.SinkQueueSize < 0 {
 		return nil, configErr("negative queue size")
 	}
@@ -306,120 +289,134 @@ func New(cfg Config) (*Recorder, error) {
 		chainStates: map[chainKey]ChainState{},
 	}
 	r.arenas.New = func() any { return new(arena) }
-	set, err := r.compile(cfg.Trails)
-	if err != nil {
+	r.deliverCtx, r.cancelDeliver = context.WithCancel(context.Background())
+	names := map[string]bool{}
+	for i := range cfg.Trails {
+		if names[cfg.Trails[i].Name] {
+			return nil, configErr("trail %q: duplicate trail name", cfg.Trails[i].Name)
+		}
+		names[cfg.Trails[i].Name] = true
+		ts, err := r.newTrailState(cfg.Trails[i])
+		if err != nil {
+			return nil, configErr("trail %d: %v", i, err)
+		}
+		ts.logging = true
+		ts.active = true
+		ts.startTime = r.start
+		r.registry = append(r.registry, ts)
+	}
+	r.every = append(r.every, r.registry...)
+	if err := r.rebuildSet(); err != nil {
 		return nil, err
 	}
-	r.selectors.Store(set)
-	r.deliverCtx, r.cancelDeliver = context.WithCancel(context.Background())
-	for i := range cfg.Trails {
-		ts := &trailState{cfg: cfg.Trails[i], idx: i}
-		if v := ts.cfg.Validation; v != nil {
-			val, err := newValidator(v, i, &ts.cfg)
-			if err != nil {
-				return nil, configErr("trail %q: %v", ts.cfg.Name, err)
-			}
-			ts.val = val
-		}
-		for _, s := range ts.cfg.Sinks {
-			w := &sinkWorker{rec: r, trail: ts, sink: s, name: sinkName(s), queue: make(chan sinkJob, cfg.SinkQueueSize)}
-			ts.workers = append(ts.workers, w)
-		}
-		r.trails = append(r.trails, ts)
+	for _, ts := range r.registry {
+		ts.startWorkers()
 	}
-	for _, ts := range r.trails {
-		for _, w := range ts.workers {
-			r.workers.Add(1)
-			go w.run()
-		}
-	}
-	go r.pipeline()
+	go r.pipeline(r.registry)
 	return r, nil
 }
 
-// compile validates the trails (filling their defaults in place) and builds
-// the selector set.
-func (r *Recorder) compile(trails []Trail) (*selectorSet, error) {
+// newTrailState validates t (filling its defaults) and builds its state,
+// with sink workers not yet started.
+func (r *Recorder) newTrailState(t Trail) (*trailState, error) {
+	if err := r.checkTrail(&t); err != nil {
+		return nil, err
+	}
+	ts := &trailState{name: t.Name, cfg: t}
+	if v := t.Validation; v != nil {
+		val, err := newValidator(v, &ts.cfg)
+		if err != nil {
+			return nil, fmt.Errorf("trail %q: %w", t.Name, err)
+		}
+		ts.val = val
+	}
+	ts.workers = r.newWorkers(ts, t.Sinks)
+	return ts, nil
+}
+
+func (r *Recorder) newWorkers(ts *trailState, sinks []Sink) []*sinkWorker {
+	ws := make([]*sinkWorker, 0, len(sinks))
+	for _, s := range sinks {
+		ws = append(ws, &sinkWorker{rec: r, trail: ts, sink: s, name: sinkName(s), queue: make(chan sinkJob, r.cfg.SinkQueueSize)})
+	}
+	return ws
+}
+
+// checkTrail validates a trail's configuration and fills in its defaults.
+func (r *Recorder) checkTrail(t *Trail) error {
+	fail := func(format string, args ...any) error {
+		return fmt.Errorf("trail %q: "+format, append([]any{t.Name}, args...)...)
+	}
+	if err := ValidateTrailName(t.Name); err != nil {
+		return err
+	}
+	if err := validatePrefix(t.Prefix); err != nil {
+		return fail("%v", err)
+	}
+	if t.Organization != "" && !orgRE.MatchString(t.Organization) {
+		return fail("Organization %q: want o- and 10 to 32 lower-case letters or digits", t.Organization)
+	}
+	if len(t.Sinks) == 0 {
+		return fail("no sinks")
+	}
+	for j, s := range t.Sinks {
+		if s == nil {
+			return fail("sink %d is nil", j)
+		}
+	}
+	if t.Interval < 0 || t.MaxRecords < 0 || t.MaxBytes < 0 {
+		return fail("negative Interval, MaxRecords or MaxBytes")
+	}
+	if t.Interval == 0 {
+		t.Interval = DefaultInterval
+	}
+	if t.MaxRecords == 0 {
+		t.MaxRecords = DefaultMaxRecords
+	}
+	if t.MaxBytes == 0 {
+		t.MaxBytes = DefaultMaxBytes
+	}
+	if _, _, _, err := compileSelectors(t); err != nil {
+		return fail("%v", err)
+	}
+	return nil
+}
+
+// rebuildSet compiles the selectors of the logging trails into a new set and
+// publishes it. The caller holds r.admin (or is New).
+func (r *Recorder) rebuildSet() error {
 	set := &selectorSet{dataTypes: map[string]struct{}{
 		ResourceS3Object: {}, ResourceLambdaFunction: {}, ResourceDynamoDBTable: {},
 	}}
 	for _, t := range r.cfg.DataResourceTypes {
 		set.dataTypes[t] = struct{}{}
 	}
-	names := map[string]bool{}
-	for i := range trails {
-		t := &trails[i]
-		fail := func(format string, args ...any) error {
-			return configErr("trail %q: "+format, append([]any{t.Name}, args...)...)
+	for _, ts := range r.registry {
+		basic, adv, types, err := compileSelectors(&ts.cfg)
+		if err != nil {
+			return configErr("trail %q: %v", ts.cfg.Name, err)
 		}
-		if err := ValidateTrailName(t.Name); err != nil {
-			return nil, configErr("trail %d: %v", i, err)
+		for _, ty := range types {
+			set.dataTypes[ty] = struct{}{}
 		}
-		if names[t.Name] {
-			return nil, fail("duplicate trail name")
+		if !ts.logging {
+			continue
 		}
-		names[t.Name] = true
-		if err := validatePrefix(t.Prefix); err != nil {
-			return nil, fail("%v", err)
+		if len(set.trails) == maxTrails {
+			return configErr("more than %d logging trails", maxTrails)
 		}
-		if t.Organization != "" && !orgRE.MatchString(t.Organization) {
-			return nil, fail("Organization %q: want o- and 10 to 32 lower-case letters or digits", t.Organization)
-		}
-		if len(t.Sinks) == 0 {
-			return nil, fail("no sinks")
-		}
-		for j, s := range t.Sinks {
-			if s == nil {
-				return nil, fail("sink %d is nil", j)
-			}
-		}
-		if t.Interval < 0 || t.MaxRecords < 0 || t.MaxBytes < 0 {
-			return nil, fail("negative Interval, MaxRecords or MaxBytes")
-		}
-		if t.Interval == 0 {
-			t.Interval = DefaultInterval
-		}
-		if t.MaxRecords == 0 {
-			t.MaxRecords = DefaultMaxRecords
-		}
-		if t.MaxBytes == 0 {
-			t.MaxBytes = DefaultMaxBytes
-		}
-		if t.Management < ReadWriteAll || t.Management > ReadWriteNone {
-			return nil, fail("unknown Management value %d", t.Management)
-		}
-		ct := compiledTrail{bit: 1 << i, management: t.Management, excludeSrc: t.ExcludeManagementEventSources}
-		if !t.MultiRegion {
+		ct := compiledTrail{basic: basic, advanced: adv, useAdvanced: ts.cfg.Advanced != nil}
+		if !ts.cfg.MultiRegion {
 			ct.region = r.cfg.Region
 		}
-		if t.Organization == "" {
+		if ts.cfg.Organization == "" {
 			ct.account = r.cfg.AccountID
 		}
-		if t.Advanced != nil {
-			if len(t.Data) > 0 || t.Management != ReadWriteAll || len(t.ExcludeManagementEventSources) > 0 {
-				return nil, fail("basic selectors (Management, ExcludeManagementEventSources, Data) and Advanced are mutually exclusive")
-			}
-			adv, types, err := compileAdvanced(t.Advanced)
-			if err != nil {
-				return nil, fail("%v", err)
-			}
-			ct.advanced, ct.useAdvanced = adv, true
-			for _, ty := range types {
-				set.dataTypes[ty] = struct{}{}
-			}
-		} else {
-			data, err := compileData(t.Data)
-			if err != nil {
-				return nil, fail("%v", err)
-			}
-			ct.data = data
-			for _, d := range t.Data {
-				set.dataTypes[d.Type] = struct{}{}
-			}
-		}
 		set.trails = append(set.trails, ct)
+		set.states = append(set.states, ts)
 	}
-	return set, nil
+	r.selectors.Store(set)
+	return nil
 }
 
 // Record validates ev, stamps what is missing on a copy, selects the trails
@@ -444,9 +441,15 @@ func (r *Recorder) Record(ctx context.Context, ev *Event) error {
 	}
 	set := r.selectors.Load()
 	set.categorize(&it.ev)
+	it.set = set
 	it.mask = set.match(&it.ev)
 	it.hist = r.cfg.History != nil && it.ev.EventCategory == CategoryManagement
 	if it.mask == 0 && !it.hist {
+		select {
+		case <-r.closing: // after Close, unselected events are refused too
+			return ErrClosed
+		default:
+		}
 		r.stats.recorded.Add(1)
 		r.stats.unselected.Add(1)
 		return nil
@@ -568,8 +571,11 @@ func (r *Recorder) Close(ctx context.Context) error {
 func (r *Recorder) closeSinks() error {
 	var errs []error
 	seen := map[any]bool{}
-	for _, ts := range r.trails {
-		for _, s := range ts.cfg.Sinks {
+	r.admin.Lock()
+	every := r.every
+	r.admin.Unlock()
+	for _, ts := range every {
+		for _, s := range ts.allSinks() {
 			c, ok := s.(interface{ Close() error })
 			if !ok {
 				continue
