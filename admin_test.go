@@ -302,7 +302,7 @@ func TestTrailStatusDeliveryErrors(t *testing.T) {
 		ctx := context.Background()
 		sink := memsink.New()
 		rec, err := trail.New(trail.Config{AccountID: adminAcct, Region: "us-east-1", AuditSource: "-",
-			Retry:  trail.RetryPolicy{MaxAttempts: 1},
+			Retry: trail.RetryPolicy{MaxAttempts: 1},
 			Trails: []trail.Trail{{Name: "main", Bucket: "b", Sinks: []trail.Sink{sink}, Interval: time.Minute,
 				Validation: &trail.Validation{Signer: signingKey(t), Period: 10 * time.Minute}}}})
 		require.NoError(t, err)
