@@ -459,7 +459,7 @@ func (r *Recorder) putEventSelectors(ctx context.Context, name string, basic []E
 	}
 	t := ts.config()
 	t.Management, t.ExcludeManagementEventSources, t.Data = ReadWriteAll, nil, nil
-	t.EventSelectors, t.Advanced = basic, advanced
+	t.EventSelectors, t.Advanced = normalizeSelectors(basic), advanced
 	if _, _, _, err := compileSelectors(&t); err != nil {
 		return nil, trailErr(ErrInvalidEventSelectors, "%v", err)
 	}
@@ -472,6 +472,28 @@ func (r *Recorder) putEventSelectors(ctx context.Context, name string, basic []E
 		return nil, err
 	}
 	return r.eventSelectors(ts), nil
+}
+
+// normalizeSelectors copies basic selectors with CloudTrail's defaults made
+// explicit (IncludeManagementEvents true, empty lists rather than null).
+func normalizeSelectors(in []EventSelector) []EventSelector {
+	if in == nil {
+		return nil
+	}
+	out := make([]EventSelector, len(in))
+	for i, s := range in {
+		if s.IncludeManagementEvents == nil {
+			s.IncludeManagementEvents = Bool(true)
+		}
+		if s.DataResources == nil {
+			s.DataResources = []DataResource{}
+		}
+		if s.ExcludeManagementEventSources == nil {
+			s.ExcludeManagementEventSources = []string{}
+		}
+		out[i] = s
+	}
+	return out
 }
 
 // sendSelectorUpdate stores new selectors in the trail's configuration
