@@ -43,6 +43,8 @@ type Digest struct {
 
 // DigestLogFile is one entry of a digest's logFiles.
 type DigestLogFile struct {
+	// Fields named as in the digest JSON (spec 3.3); a field that is not
+	// a string holds its raw JSON text.
 	S3Bucket        string
 	S3Object        string
 	HashValue       string

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -213,6 +214,21 @@ func (e *IntegrityError) Error() string {
 		obj = "Log file"
 	}
 	return fmt.Sprintf("%s\ts3://%s/%s\tINVALID: %s", obj, e.Bucket, e.Key, e.Detail)
+}
+
+// MarshalJSON adds to the fields the Error text ("message") and the
+// underlying cause's text ("cause", when there is one).
+func (e *IntegrityError) MarshalJSON() ([]byte, error) {
+	type plain IntegrityError // no methods: no recursion
+	out := struct {
+		*plain
+		Message string `json:"message"`
+		Cause   string `json:"cause,omitempty"`
+	}{plain: (*plain)(e), Message: e.Error()}
+	if e.Err != nil {
+		out.Cause = e.Err.Error()
+	}
+	return json.Marshal(out)
 }
 
 // Unwrap returns the underlying cause.

@@ -115,6 +115,9 @@ type fixtureConfig struct {
 	// MutateLog changes the records of log j of digest i after the digest
 	// entry's event-time range was computed from them.
 	MutateLog func(i, j int, recs []record)
+	// MutateLogBytes changes the serialized log j of digest i before it is
+	// hashed and gzip'd.
+	MutateLogBytes func(i, j int, raw []byte) []byte
 	// MutateDigest changes digest i before it is serialized and signed.
 	MutateDigest func(i int, d *digestDoc)
 	// SignKey returns the key that signs digest i (default testKey).
@@ -251,6 +254,9 @@ func buildFixture(t testing.TB, cfg fixtureConfig) *fixture {
 				cfg.MutateLog(i, j, recs)
 			}
 			raw := marshalCT(t, map[string]any{"Records": recs})
+			if cfg.MutateLogBytes != nil {
+				raw = cfg.MutateLogBytes(i, j, raw)
+			}
 			sum := sha256.Sum256(raw)
 			f.objects[key] = gz(t, raw)
 			d.LogFiles = append(d.LogFiles, logEntry{S3Bucket: cfg.Bucket, S3Object: key, HashValue: hex.EncodeToString(sum[:]),

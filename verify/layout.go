@@ -10,10 +10,14 @@ import (
 
 // TrailARN is a parsed trail ARN, arn:<partition>:cloudtrail:<home region>:<account>:trail/<name>.
 type TrailARN struct {
-	Partition  string
+	// Partition is "aws", "aws-cn", "aws-us-gov", ...
+	Partition string
+	// HomeRegion is the region the trail was created in.
 	HomeRegion string
-	AccountID  string
-	Name       string
+	// AccountID is the 12-digit account owning the trail.
+	AccountID string
+	// Name is the trail's name (text after the last "/").
+	Name string
 }
 
 // String returns the ARN text.

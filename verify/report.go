@@ -8,6 +8,7 @@ import (
 
 // Counts counts validated files the way validate-logs does.
 type Counts struct {
+	// Valid, Invalid and Total (= Valid + Invalid) files.
 	Valid   int `json:"valid"`
 	Invalid int `json:"invalid"`
 	Total   int `json:"total"`
@@ -15,6 +16,7 @@ type Counts struct {
 
 // Range is a closed time range.
 type Range struct {
+	// Start and End are inclusive.
 	Start time.Time `json:"start"`
 	End   time.Time `json:"end"`
 }
@@ -67,9 +69,11 @@ func (t ResultType) MarshalText() ([]byte, error) { return []byte(t.String()), n
 // Result is one line of validate-logs' output: a digest or log file outcome
 // or a gap notice, in the order validate-logs produces them.
 type Result struct {
-	Type   ResultType `json:"type"`
-	Bucket string     `json:"bucket,omitempty"`
-	Key    string     `json:"key,omitempty"`
+	// Type says whether this is a digest, a log file or a gap notice.
+	Type ResultType `json:"type"`
+	// Bucket and Key locate the file (empty for a gap notice).
+	Bucket string `json:"bucket,omitempty"`
+	Key    string `json:"key,omitempty"`
 	// Err is nil when the file is valid.
 	Err *IntegrityError `json:"error,omitempty"`
 	// Gap is set for ResultGapNotice.
@@ -78,10 +82,12 @@ type Result struct {
 
 // Report is the outcome of [Validate].
 type Report struct {
-	TrailARN string    `json:"trailArn"`
-	Bucket   string    `json:"bucket"`
-	Start    time.Time `json:"start"`
-	End      time.Time `json:"end"`
+	// TrailARN and Bucket are those of the Options.
+	TrailARN string `json:"trailArn"`
+	Bucket   string `json:"bucket"`
+	// Start and End are the window validated (End resolved when zero).
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
 	// Digests and Logs count files exactly as validate-logs does (a digest
 	// is valid when its signature verifies; extra findings do not change
 	// these counts).

@@ -134,6 +134,10 @@ func newValidator(st Store, opt Options) (*validator, error) {
 	if start.After(end) {
 		return nil, fmt.Errorf("%w: invalid time range specified: start-time must occur before end-time", ErrInvalidOptions)
 	}
+	if !opt.ExpectedEnd.IsZero() && opt.ExpectedEnd.After(end) {
+		return nil, fmt.Errorf("%w: ExpectedEnd %s is after the end of the window %s", ErrInvalidOptions,
+			display(opt.ExpectedEnd), display(end))
+	}
 	v := &validator{
 		st: st, opt: opt, lay: lay, start: start, end: end,
 		keys:       map[string]PublicKey{},
@@ -783,35 +787,64 @@ func (v *validator) checkUnlisted(ctx context.Context) error {
 	re := v.lay.logNameRegexp()
 	const slack = 2 * time.Minute // name has minute precision; delivery may lag the name
 	firstDay := time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, time.UTC)
-	for day := firstDay; !day.After(to); day = day.AddDate(0, 0, 1) {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		keys, err := v.st.List(ctx, v.lay.LogDayDir(day))
-		if err != nil {
-			return fmt.Errorf("verify: list log files: %w", err)
-		}
+	var days []string // day folders, in order
+	for day := firstDay; !day.After(to) && len(days) <= maxDayListings; day = day.AddDate(0, 0, 1) {
+		days = append(days, v.lay.LogDayDir(day))
+	}
+	check := func(dayDir string, keys []string) {
 		for _, k := range keys {
 			if listed[k] {
 				continue
 			}
 			t, ok := v.lay.logKeyTime(re, k)
 			if !ok {
-				if path.Dir(k)+"/" == v.lay.LogDayDir(day) {
+				if path.Dir(k)+"/" == dayDir {
 					v.extra(&IntegrityError{Kind: KindLogNotInDigest, Log: true, Key: k,
 						Detail: "unexpected object in the trail's log folder, listed by no digest"})
 				}
 				continue
 			}
-			if t.Before(from) || t.Add(slack).After(to) {
+			if t.Before(from) || t.Add(slack).After(to) || !strings.HasPrefix(k, dayDir) {
 				continue
 			}
 			v.extra(&IntegrityError{Kind: KindLogNotInDigest, Log: true, Key: k, Start: t,
 				Detail: "log file is listed by no digest"})
 		}
 	}
+	if len(days) > maxDayListings {
+		// A long window: one listing of the region's log folder.
+		keys, err := v.st.List(ctx, v.lay.LogDir())
+		if err != nil {
+			return fmt.Errorf("verify: list log files: %w", err)
+		}
+		byDay := map[string][]string{}
+		for _, k := range keys {
+			d := path.Dir(k) + "/"
+			byDay[d] = append(byDay[d], k)
+		}
+		for day := firstDay; !day.After(to); day = day.AddDate(0, 0, 1) {
+			if dir := v.lay.LogDayDir(day); len(byDay[dir]) > 0 {
+				check(dir, byDay[dir])
+			}
+		}
+		return nil
+	}
+	for _, dir := range days {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		keys, err := v.st.List(ctx, dir)
+		if err != nil {
+			return fmt.Errorf("verify: list log files: %w", err)
+		}
+		check(dir, keys)
+	}
 	return nil
 }
+
+// maxDayListings is the longest window (in days) whose log folders are
+// listed one day at a time; longer windows list the region folder once.
+const maxDayListings = 62
 
 // sortedKinds returns the distinct kinds of findings, sorted.
 func sortedKinds(fs []*IntegrityError) []Kind {

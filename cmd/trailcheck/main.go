@@ -1,0 +1,409 @@
+// Command trailcheck validates CloudTrail log files and digest files stored
+// in a local directory laid out like the S3 bucket, like
+// `aws cloudtrail validate-logs` does for a real bucket, plus the checks
+// validate-logs does not make.
+//
+// Usage:
+//
+//	trailcheck validate --dir DIR --public-key PEM --trail-arn ARN --start T [flags]
+//
+// Run `trailcheck validate --help` for every flag and examples.
+//
+// Exit codes: 0 everything valid; 1 something INVALID (including the extra
+// checks); 2 usage error; 3 validation could not run (I/O error, no public
+// key valid in the window).
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/trailkit/trail/verify"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitInvalid = 1
+	exitUsage   = 2
+	exitError   = 3
+)
+
+// now is the clock used for the default --end (replaced in tests).
+var now = time.Now
+
+const usageTop = `trailcheck - validate CloudTrail log and digest files offline
+
+Usage:
+  trailcheck validate --dir DIR --public-key PEM --trail-arn ARN --start T [flags]
+  trailcheck help
+
+Run "trailcheck validate --help" for the flags.
+
+Exit codes: 0 all valid, 1 something INVALID, 2 usage error, 3 validation could not run.
+`
+
+const usageValidate = `Usage: trailcheck validate --dir DIR --public-key PEM --trail-arn ARN --start T [flags]
+
+Validates the trail's digest chain and log files in DIR with the algorithm of
+"aws cloudtrail validate-logs" (same checks, same output lines), then makes
+extra checks validate-logs does not make: previousDigestHashValue and
+previousDigestSignature against the previous digest, chain restarts, missing
+newest digests (--expected-end), consecutive deleted digests, log files no
+digest lists, event times outside the range a digest claims, data appended
+after a gzip member, malformed digest fields.
+
+DIR is the bucket: if DIR/<bucket> exists it is used, else DIR itself (the
+convention of ../shared/ct-oracle). A digest's S3 metadata (its signature) is
+read from the sidecar file "<digest>.metadata.json".
+
+Without --bucket, the bucket name is read from digestS3Bucket of the newest
+digest of the trail found under DIR or DIR/<subdir>; pass --bucket to check
+the digests against a bucket name you know (a digest copied from another
+bucket is then reported as moved).
+
+Flags:
+`
+
+const examples = `
+Examples:
+  # Validate one day of a trail written by a file sink under ./audit/audit-bucket
+  trailcheck validate --dir ./audit --bucket audit-bucket \
+      --trail-arn arn:aws:cloudtrail:us-east-1:111122223333:trail/main \
+      --public-key trail-pub.pem --start 2026-01-01T00:00:00Z --end 2026-01-02T00:00:00Z
+
+  # Organization trail, member account 444455556666, S3 prefix, source region eu-west-1;
+  # fail if the newest digest does not reach 2026-01-02T00:00:00Z
+  trailcheck validate --dir ./bucket --prefix team --org-id o-exampleorg1 --account-id 444455556666 \
+      --region eu-west-1 --trail-arn arn:aws:cloudtrail:us-east-1:111122223333:trail/org \
+      --public-key old.pem --public-key new.pem --start 2026-01-01 --expected-end 2026-01-02T00:00:00Z
+
+  # Machine-readable report
+  trailcheck validate --dir ./audit --trail-arn ... --public-key k.pem --start 2026-01-01 --json
+`
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usageTop)
+		return exitUsage
+	}
+	switch args[0] {
+	case "validate":
+		return runValidate(args[1:], stdout, stderr)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usageTop)
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "trailcheck: unknown command %q\n\n%s", args[0], usageTop)
+		return exitUsage
+	}
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+type validateFlags struct {
+	dir, bucket, trailARN, prefix, orgID, accountID, region string
+	start, end, expectedEnd, progress                       string
+	publicKeys                                              stringList
+	jsonOut, verbose                                        bool
+}
+
+func runValidate(args []string, stdout, stderr io.Writer) int {
+	var f validateFlags
+	fs := flag.NewFlagSet("trailcheck validate", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors and help are printed below
+	fs.StringVar(&f.dir, "dir", "", "directory holding the bucket (`DIR`/<bucket>/... or DIR/...) (required)")
+	fs.Var(&f.publicKeys, "public-key", "`PEM` file with the public key(s) (\"PUBLIC KEY\" or \"RSA PUBLIC KEY\"); repeatable (required)")
+	fs.StringVar(&f.trailARN, "trail-arn", "", "trail `ARN`, arn:aws:cloudtrail:<home region>:<account>:trail/<name> (required)")
+	fs.StringVar(&f.start, "start", "", "start of the window (`TIME`: RFC 3339, 2006-01-02T15:04:05Z, 20060102T150405Z or 2006-01-02; UTC unless an offset is given) (required)")
+	fs.StringVar(&f.start, "start-time", "", "same as --start (`TIME`)")
+	fs.StringVar(&f.end, "end", "", "end of the window (`TIME`; default now)")
+	fs.StringVar(&f.end, "end-time", "", "same as --end (`TIME`)")
+	fs.StringVar(&f.bucket, "bucket", "", "`BUCKET` name the digests were written for (default: read from the newest digest)")
+	fs.StringVar(&f.prefix, "prefix", "", "S3 key `PREFIX` of the trail")
+	fs.StringVar(&f.orgID, "org-id", "", "organization `ID` (o-...) of an organization trail (needs --account-id)")
+	fs.StringVar(&f.accountID, "account-id", "", "`ACCOUNT` whose files are validated (default: the ARN's account)")
+	fs.StringVar(&f.region, "region", "", "source `REGION` whose files are validated (default: the ARN's home region)")
+	fs.StringVar(&f.expectedEnd, "expected-end", "", "the newest digest must reach this `TIME` (detects deleted newest digests)")
+	fs.BoolVar(&f.jsonOut, "json", false, "print the report as JSON instead of text")
+	fs.BoolVar(&f.verbose, "verbose", false, "also print the valid lines (like validate-logs --verbose)")
+	fs.BoolVar(&f.verbose, "v", false, "alias of --verbose")
+	fs.StringVar(&f.progress, "progress", "auto", "`MODE` of the progress bar on stderr: auto (terminal and large trees), always or never")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usageValidate)
+		fs.PrintDefaults()
+		fmt.Fprint(fs.Output(), examples)
+	}
+	usageErr := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "trailcheck validate: "+format+"\n", a...)
+		fmt.Fprintln(stderr, `Run "trailcheck validate --help" for usage.`)
+		return exitUsage
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stdout)
+			fs.Usage()
+			return exitOK
+		}
+		return usageErr("%v", err)
+	}
+	if fs.NArg() > 0 {
+		return usageErr("unexpected argument %q", fs.Arg(0))
+	}
+	opt, root, code := f.options(usageErr)
+	if code != exitOK {
+		return code
+	}
+	prog := &progress{w: stderr, mode: f.progress}
+	opt.Progress = prog.update
+	rep, err := verify.Validate(context.Background(), verify.FSStore(os.DirFS(root)), opt)
+	prog.finish()
+	if errors.Is(err, verify.ErrInvalidOptions) {
+		return usageErr("%v", err)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "trailcheck validate: %v\n", err)
+		return exitError
+	}
+	if f.jsonOut {
+		out := struct {
+			OK         bool `json:"ok"`
+			AWSInvalid bool `json:"awsInvalid"`
+			*verify.Report
+		}{rep.OK(), rep.AWSInvalid(), rep}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			fmt.Fprintf(stderr, "trailcheck validate: %v\n", err)
+			return exitError
+		}
+	} else if err := rep.WriteText(stdout, stderr, verify.TextOptions{Verbose: f.verbose, Extra: true}); err != nil {
+		fmt.Fprintf(stderr, "trailcheck validate: %v\n", err)
+		return exitError
+	}
+	if !rep.OK() {
+		return exitInvalid
+	}
+	return exitOK
+}
+
+// options checks the flags and resolves the bucket root directory.
+func (f *validateFlags) options(usageErr func(string, ...any) int) (verify.Options, string, int) {
+	var opt verify.Options
+	switch {
+	case f.dir == "":
+		return opt, "", usageErr("--dir is required")
+	case f.trailARN == "":
+		return opt, "", usageErr("--trail-arn is required")
+	case f.start == "":
+		return opt, "", usageErr("--start is required")
+	case len(f.publicKeys) == 0:
+		return opt, "", usageErr("--public-key is required")
+	case f.orgID != "" && f.accountID == "":
+		return opt, "", usageErr("--org-id needs --account-id (the member account to validate)")
+	}
+	switch f.progress {
+	case "auto", "always", "never":
+	default:
+		return opt, "", usageErr("--progress must be auto, always or never, not %q", f.progress)
+	}
+	arn, err := verify.ParseTrailARN(f.trailARN)
+	if err != nil {
+		return opt, "", usageErr("%v", err)
+	}
+	opt = verify.Options{Bucket: f.bucket, TrailARN: f.trailARN, Prefix: f.prefix, OrgID: f.orgID,
+		AccountID: f.accountID, Region: f.region}
+	if opt.Start, err = parseTime(f.start); err != nil {
+		return opt, "", usageErr("--start: %v", err)
+	}
+	opt.End = now().UTC()
+	if f.end != "" {
+		if opt.End, err = parseTime(f.end); err != nil {
+			return opt, "", usageErr("--end: %v", err)
+		}
+	}
+	if f.expectedEnd != "" {
+		if opt.ExpectedEnd, err = parseTime(f.expectedEnd); err != nil {
+			return opt, "", usageErr("--expected-end: %v", err)
+		}
+	}
+	for _, p := range f.publicKeys {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return opt, "", usageErr("--public-key: %v", err)
+		}
+		keys, err := verify.ParsePublicKeysPEM(data)
+		if err != nil {
+			return opt, "", usageErr("--public-key %s: %v", p, err)
+		}
+		opt.PublicKeys = append(opt.PublicKeys, keys...)
+	}
+	if st, err := os.Stat(f.dir); err != nil || !st.IsDir() {
+		return opt, "", usageErr("--dir %s is not a directory", f.dir)
+	}
+	lay := verify.Layout{Prefix: f.prefix, OrgID: f.orgID, AccountID: f.accountID, Region: f.region,
+		HomeRegion: arn.HomeRegion, TrailName: arn.Name}
+	if lay.AccountID == "" {
+		lay.AccountID = arn.AccountID
+	}
+	if lay.Region == "" {
+		lay.Region = arn.HomeRegion
+	}
+	if f.bucket != "" {
+		root := filepath.Join(f.dir, f.bucket)
+		if st, err := os.Stat(root); err != nil || !st.IsDir() {
+			root = f.dir
+		}
+		return opt, root, exitOK
+	}
+	bucket, root, err := inferBucket(f.dir, lay)
+	if err != nil {
+		return opt, "", usageErr("cannot infer --bucket: %v; pass --bucket", err)
+	}
+	opt.Bucket = bucket
+	return opt, root, exitOK
+}
+
+// inferBucket finds the newest digest of the trail under dir or one of its
+// subdirectories and returns its digestS3Bucket and that root directory.
+func inferBucket(dir string, lay verify.Layout) (string, string, error) {
+	cands := []string{dir}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return "", "", fmt.Errorf("read %s: %w", dir, err)
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			cands = append(cands, filepath.Join(dir, e.Name()))
+		}
+	}
+	ctx := context.Background()
+	for _, root := range cands {
+		st := verify.FSStore(os.DirFS(root))
+		keys, err := st.List(ctx, lay.DigestDir())
+		if err != nil {
+			return "", "", err
+		}
+		sort.Strings(keys)
+		for i := len(keys) - 1; i >= 0; i-- {
+			if !strings.HasSuffix(keys[i], ".json.gz") {
+				continue
+			}
+			body, _, err := st.Get(ctx, keys[i])
+			if err != nil {
+				return "", "", err
+			}
+			d, err := readDigest(body)
+			if err != nil {
+				return "", "", fmt.Errorf("newest digest %s: %w", keys[i], err)
+			}
+			if d.DigestS3Bucket == "" {
+				return "", "", fmt.Errorf("newest digest %s has an empty digestS3Bucket", keys[i])
+			}
+			return d.DigestS3Bucket, root, nil
+		}
+	}
+	return "", "", fmt.Errorf("no digest under %s or its subdirectories", filepath.Join(dir, lay.DigestDir()))
+}
+
+func readDigest(body []byte) (*verify.Digest, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("gzip: %w", err)
+	}
+	zr.Multistream(false)
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		return nil, fmt.Errorf("gzip: %w", err)
+	}
+	return verify.ParseDigest(raw)
+}
+
+// parseTime accepts the formats listed in the --start help.
+func parseTime(s string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339Nano, "20060102T150405Z", "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("cannot parse time %q (use e.g. 2026-01-01T00:00:00Z)", s)
+}
+
+// progressThreshold is the number of files from which --progress=auto shows
+// a bar (on a terminal only).
+const progressThreshold = 500
+
+type progress struct {
+	w    io.Writer
+	mode string
+	bar  *progressbar.ProgressBar
+	max  int
+}
+
+func (p *progress) enabled(total int) bool {
+	switch p.mode {
+	case "always":
+		return true
+	case "auto":
+		return total >= progressThreshold && isTerminal(p.w)
+	}
+	return false
+}
+
+func (p *progress) update(done, total int) {
+	if p.bar == nil {
+		if !p.enabled(total) {
+			return
+		}
+		p.bar = progressbar.NewOptions(total,
+			progressbar.OptionSetWriter(p.w),
+			progressbar.OptionSetDescription("validating"),
+			progressbar.OptionShowCount(),
+			progressbar.OptionSetWidth(30),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionClearOnFinish(),
+		)
+		p.max = total
+	}
+	if total != p.max {
+		p.bar.ChangeMax(total)
+		p.max = total
+	}
+	_ = p.bar.Set(done)
+}
+
+func (p *progress) finish() {
+	if p.bar != nil {
+		_ = p.bar.Finish()
+	}
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
