@@ -45,6 +45,12 @@ type Options struct {
 	// digest chain ending earlier means the newest digests were deleted
 	// (or delivery stopped), reported as [KindNewestDigestMissing].
 	ExpectedEnd time.Time
+	// AllowRestarts accepts chain restarts (a starting digest while older
+	// digests exist): they are listed in Report.Gaps but not reported as
+	// KindChainRestart findings. Set it when restarts are expected, e.g.
+	// after StopLogging/StartLogging; a restart can also hide deleted
+	// digests, so check the trail's StopLogging events.
+	AllowRestarts bool
 	// Progress, if set, is called after each digest or log file is read,
 	// with the number done and the current estimate of the total (which
 	// grows as digests list log files).
@@ -699,6 +705,9 @@ func (v *validator) checkContinuity() {
 		if ld.restart != nil {
 			g := *ld.restart
 			v.rep.Gaps = append(v.rep.Gaps, g)
+		}
+		if ld.restart != nil && !v.opt.AllowRestarts {
+			g := *ld.restart
 			v.extra(&IntegrityError{Kind: KindChainRestart, Key: ld.key, Start: g.Start, End: g.End,
 				Detail: fmt.Sprintf("digest chain restarts here (starting digest) although older digest %s exists; nothing covers %s to %s",
 					g.OlderKey, display(g.Start), display(g.End))})

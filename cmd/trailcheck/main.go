@@ -126,7 +126,7 @@ type validateFlags struct {
 	dir, bucket, trailARN, prefix, orgID, accountID, region string
 	start, end, expectedEnd, progress                       string
 	publicKeys                                              stringList
-	jsonOut, verbose                                        bool
+	jsonOut, verbose, allowRestarts                         bool
 }
 
 func runValidate(args []string, stdout, stderr io.Writer) int {
@@ -145,6 +145,7 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.orgID, "org-id", "", "organization `ID` (o-...) of an organization trail (needs --account-id)")
 	fs.StringVar(&f.accountID, "account-id", "", "`ACCOUNT` whose files are validated (default: the ARN's account)")
 	fs.StringVar(&f.region, "region", "", "source `REGION` whose files are validated (default: the ARN's home region)")
+	fs.BoolVar(&f.allowRestarts, "allow-restarts", false, "accept digest chain restarts (after StopLogging/StartLogging) instead of reporting them")
 	fs.StringVar(&f.expectedEnd, "expected-end", "", "the newest digest must reach this `TIME` (detects deleted newest digests)")
 	fs.BoolVar(&f.jsonOut, "json", false, "print the report as JSON instead of text")
 	fs.BoolVar(&f.verbose, "verbose", false, "also print the valid lines (like validate-logs --verbose)")
@@ -243,6 +244,7 @@ func (f *validateFlags) options(usageErr func(string, ...any) int) (verify.Optio
 			return opt, "", usageErr("--end: %v", err)
 		}
 	}
+	opt.AllowRestarts = f.allowRestarts
 	if f.expectedEnd != "" {
 		if opt.ExpectedEnd, err = parseTime(f.expectedEnd); err != nil {
 			return opt, "", usageErr("--expected-end: %v", err)
