@@ -86,14 +86,14 @@ func (u *UserIdentity) appendJSON(dst []byte) []byte {
 	dst = appendOpt(dst, "accessKeyId", u.AccessKeyID)
 	dst = appendOpt(dst, "userName", u.UserName)
 	if sc := u.SessionContext; sc != nil {
-		dst = append(dst, `,"sessionContext":`...)
+		dst = appendKey(dst, "sessionContext")
 		dst = sc.appendJSON(dst)
 	}
 	dst = appendOpt(dst, "invokedBy", u.InvokedBy)
 	dst = appendOpt(dst, "identityProvider", u.IdentityProvider)
 	dst = appendOpt(dst, "credentialId", u.CredentialID)
 	if o := u.OnBehalfOf; o != nil {
-		dst = append(dst, `,"onBehalfOf":`...)
+		dst = appendKey(dst, "onBehalfOf")
 		dst = openObject(dst)
 		dst = appendOpt(dst, "userId", o.UserID)
 		dst = appendOpt(dst, "identityStoreArn", o.IdentityStoreARN)
@@ -107,7 +107,7 @@ func (u *UserIdentity) appendJSON(dst []byte) []byte {
 func (sc *SessionContext) appendJSON(dst []byte) []byte {
 	dst = openObject(dst)
 	if si := sc.SessionIssuer; si != nil {
-		dst = append(dst, `,"sessionIssuer":`...)
+		dst = appendKey(dst, "sessionIssuer")
 		dst = openObject(dst)
 		dst = appendOpt(dst, "type", si.Type)
 		dst = appendOpt(dst, "principalId", si.PrincipalID)
@@ -117,14 +117,14 @@ func (sc *SessionContext) appendJSON(dst []byte) []byte {
 		dst = closeObject(dst)
 	}
 	if w := sc.WebIDFederationData; w != nil {
-		dst = append(dst, `,"webIdFederationData":`...)
+		dst = appendKey(dst, "webIdFederationData")
 		dst = openObject(dst)
 		dst = appendOpt(dst, "federatedProvider", w.FederatedProvider)
 		dst = appendRawOpt(dst, "attributes", w.Attributes)
 		dst = closeObject(dst)
 	}
 	if a := sc.Attributes; a != nil {
-		dst = append(dst, `,"attributes":`...)
+		dst = appendKey(dst, "attributes")
 		dst = openObject(dst)
 		dst = appendOpt(dst, "creationDate", a.CreationDate)
 		dst = appendOpt(dst, "mfaAuthenticated", a.MFAAuthenticated)

@@ -8,7 +8,9 @@ import (
 
 // Sentinel errors. Test for them with errors.Is; they may be wrapped.
 var (
-	// ErrClosed is returned by Record, Flush and Close after Close has begun.
+	// ErrClosed is returned by Record, Flush and the trail management calls
+	// once Close has begun. (Close itself is idempotent and returns nil
+	// when called again.)
 	ErrClosed = errors.New("trail: recorder closed")
 	// ErrOverloaded is returned by Record under the Reject overflow policy when the
 	// ingest queue is full.

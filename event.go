@@ -159,9 +159,14 @@ const EventVersion = "1.11"
 // TimeFormat is the layout of every timestamp in records and digests.
 const TimeFormat = "2006-01-02T15:04:05Z"
 
-// Bool returns a pointer to b, for Event.ReadOnly and Event.ManagementEvent.
-// It returns pointers to two shared values and never allocates.
-func Bool(b bool) *bool {
+// Bool returns a pointer to a new bool holding b, for Event.ReadOnly and
+// Event.ManagementEvent.
+func Bool(b bool) *bool { return &b }
+
+// boolPtr returns a pointer to one of two shared values; Record uses it for
+// the events it keeps, so that stamping never allocates. Nobody writes
+// through these pointers.
+func boolPtr(b bool) *bool {
 	if b {
 		return &trueVal
 	}
@@ -194,7 +199,9 @@ func (e *Event) UnmarshalJSON(data []byte) error {
 }
 
 // MarshalJSON returns the record in CloudTrail's compact form (the bytes a log
-// file holds). It is AppendJSON into a new slice.
+// file holds). It is AppendJSON into a new slice. Note that json.Marshal
+// re-escapes '<', '>' and '&' in what MarshalJSON returns; call AppendJSON
+// or MarshalJSON directly for the log-file bytes.
 func (e *Event) MarshalJSON() ([]byte, error) {
 	return e.AppendJSON(nil), nil
 }

@@ -583,7 +583,7 @@ func (s *selectorSet) categorize(ev *Event) {
 		}
 	}
 	if ev.ManagementEvent == nil && ev.EventCategory != CategoryNetworkActivity {
-		ev.ManagementEvent = Bool(ev.EventCategory == CategoryManagement)
+		ev.ManagementEvent = boolPtr(ev.EventCategory == CategoryManagement)
 	}
 }
 

@@ -119,10 +119,10 @@ func (r *Recorder) prepare(dst, src *Event, a *arena) error {
 		copy(dst.Resources, src.Resources)
 	}
 	if src.ReadOnly != nil {
-		dst.ReadOnly = Bool(*src.ReadOnly)
+		dst.ReadOnly = boolPtr(*src.ReadOnly)
 	}
 	if src.ManagementEvent != nil {
-		dst.ManagementEvent = Bool(*src.ManagementEvent)
+		dst.ManagementEvent = boolPtr(*src.ManagementEvent)
 	}
 	if src.Addendum != nil || src.TLSDetails != nil || src.UserIdentity.SessionContext != nil || src.UserIdentity.OnBehalfOf != nil {
 		x := a.extras()
@@ -159,20 +159,26 @@ func (r *Recorder) prepare(dst, src *Event, a *arena) error {
 	return r.stamp(dst, a)
 }
 
+// rawFieldNames names validateRaw's fields, in its order. They are kept out of
+// the array of field pointers: escape analysis does not tell the array's
+// members apart, so a name read from it into a *ValidationError made the
+// event escape, and Record's copy of it cost one allocation per event.
+var rawFieldNames = [...]string{"requestParameters", "responseElements", "additionalEventData",
+	"serviceEventDetails", "edgeDeviceDetails", "userIdentity.inScopeOf", "userIdentity.invokedByDelegate"}
+
 // validateRaw checks and copies the raw JSON fields.
 func validateRaw(e *Event, a *arena) error {
 	fields := [...]struct {
-		name string
-		p    *json.RawMessage
-		max  int
+		p   *json.RawMessage
+		max int
 	}{
-		{"requestParameters", &e.RequestParameters, maxRawLarge},
-		{"responseElements", &e.ResponseElements, maxRawLarge},
-		{"additionalEventData", &e.AdditionalEventData, maxRawSmall},
-		{"serviceEventDetails", &e.ServiceEventDetails, maxRawLarge},
-		{"edgeDeviceDetails", &e.EdgeDeviceDetails, maxRawSmall},
-		{"userIdentity.inScopeOf", &e.UserIdentity.InScopeOf, maxRawSmall},
-		{"userIdentity.invokedByDelegate", &e.UserIdentity.InvokedByDelegate, maxRawSmall},
+		{&e.RequestParameters, maxRawLarge},
+		{&e.ResponseElements, maxRawLarge},
+		{&e.AdditionalEventData, maxRawSmall},
+		{&e.ServiceEventDetails, maxRawLarge},
+		{&e.EdgeDeviceDetails, maxRawSmall},
+		{&e.UserIdentity.InScopeOf, maxRawSmall},
+		{&e.UserIdentity.InvokedByDelegate, maxRawSmall},
 	}
 	for i := range fields {
 		f := &fields[i]
@@ -181,14 +187,14 @@ func validateRaw(e *Event, a *arena) error {
 			continue
 		}
 		if len(raw) > f.max {
-			return &ValidationError{Field: f.name, Reason: "larger than " + kb(f.max)}
+			return &ValidationError{Field: rawFieldNames[i], Reason: "larger than " + kb(f.max)}
 		}
 		if isJSONNull(raw) {
 			*f.p = nil
 			continue
 		}
 		if !isJSONObject(raw) {
-			return &ValidationError{Field: f.name, Reason: "not a JSON object"}
+			return &ValidationError{Field: rawFieldNames[i], Reason: "not a JSON object"}
 		}
 		*f.p = a.copyBytes(raw)
 	}

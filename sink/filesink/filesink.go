@@ -67,7 +67,7 @@ func (s *Sink) Deliver(ctx context.Context, f *trail.LogFile) error {
 // Path returns the file path for key, or an error wrapping
 // trail.ErrPermanent if key is empty, absolute, or escapes the directory.
 func (s *Sink) Path(key string) (string, error) {
-	if key == "" || strings.HasPrefix(key, "/") || strings.Contains(key, "\\") || strings.ContainsRune(key, 0) {
+	if key == "" || key == "." || strings.HasPrefix(key, "/") || strings.Contains(key, "\\") || strings.ContainsRune(key, 0) {
 		return "", fmt.Errorf("filesink: %w: invalid key %q", trail.ErrPermanent, key)
 	}
 	if !filepath.IsLocal(filepath.FromSlash(key)) || filepath.Clean(filepath.FromSlash(key)) != filepath.FromSlash(key) {
