@@ -263,12 +263,12 @@ func (r *Recorder) stamp(e *Event, a *arena) error {
 	}
 	if e.AWSRegion == "" {
 		e.AWSRegion = r.cfg.Region
-	} else if len(e.AWSRegion) > 64 || !regionRE.MatchString(e.AWSRegion) {
+	} else if !validRegion(e.AWSRegion) {
 		return &ValidationError{Field: "awsRegion", Reason: "want lower-case letters, digits and '-', such as us-east-1"}
 	}
 	if e.RecipientAccountID == "" {
 		e.RecipientAccountID = r.cfg.AccountID
-	} else if !accountRE.MatchString(e.RecipientAccountID) {
+	} else if !validAccount(e.RecipientAccountID) {
 		return &ValidationError{Field: "recipientAccountId", Reason: "want 12 digits"}
 	}
 	if e.EventType == "" {
@@ -352,6 +352,38 @@ func validUUID(s string) bool {
 			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
 				return false
 			}
+		}
+	}
+	return true
+}
+
+// validAccount reports whether s is 12 digits (accountRE, without regexp on
+// the hot path).
+func validAccount(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// validRegion reports whether s matches regionRE and is at most 64 bytes:
+// lower-case letters and digits in groups joined by single dashes.
+func validRegion(s string) bool {
+	if s == "" || len(s) > 64 || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case c == '-' && s[i-1] != '-':
+		default:
+			return false
 		}
 	}
 	return true

@@ -267,3 +267,12 @@ func TestValidationErrorMessage(t *testing.T) {
 	var ve *trail.ValidationError
 	assert.True(t, errors.As(err, &ve))
 }
+
+func TestRegionAndAccountChecksMatchRegexps(t *testing.T) {
+	for _, s := range []string{"us-east-1", "eu-west-1", "local", "a", "a-b-c-1", "-a", "a-", "a--b", "A-b", "us_east", "", "x1-2y"} {
+		assert.Equalf(t, trail.RegionRE.MatchString(s) && len(s) <= 64, trail.ValidRegion(s), "region %q", s)
+	}
+	for _, s := range []string{"111122223333", "11112222333", "1111222233334", "11112222333a", ""} {
+		assert.Equalf(t, trail.AccountRE.MatchString(s), trail.ValidAccount(s), "account %q", s)
+	}
+}
