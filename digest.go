@@ -34,7 +34,8 @@ import (
 // A recorder continues an existing chain instead of starting a new one: for
 // each chain it first uses a matching entry of Resume, and otherwise reads
 // the newest digest back through the first of the trail's sinks that
-// implements ObjectReader (filesink and memsink do). Only when neither knows
+// implements DigestSink and ObjectReader (filesink, memsink and s3sink
+// do). Only when neither knows
 // the chain does it write a starting digest (previous* fields null), which
 // the AWS verifier reports as a gap, not as an error.
 type Validation struct {
@@ -60,7 +61,8 @@ const DefaultDigestPeriod = time.Hour
 const SignatureAlgorithm = "SHA256withRSA"
 
 // DigestSink is implemented by sinks that can store digest files. A trail
-// with Validation requires that all its sinks implement it. The digest's
+// with Validation needs at least one; digests go to every sink of the trail
+// that implements it (stream sinks such as CloudWatch Logs get none). The digest's
 // signature must be stored as object metadata "signature" and
 // "signature-algorithm" (Digest.Metadata).
 type DigestSink interface {
@@ -434,13 +436,17 @@ func newValidator(v *Validation, t *Trail) (*validator, error) {
 		return nil, errors.New("Validation needs Bucket: digests name the bucket they are stored in")
 	}
 	val := &validator{ring: ring, period: period, resume: map[acctRegion]ChainState{}}
-	for i, s := range t.Sinks {
-		if _, ok := s.(DigestSink); !ok {
-			return nil, fmt.Errorf("Validation: sink %d (%s) cannot store digest files (no DeliverDigest method)", i, sinkName(s))
+	digestSinks := 0
+	for _, s := range t.Sinks {
+		if _, ok := s.(DigestSink); ok {
+			digestSinks++
+			if rd, ok := s.(ObjectReader); ok && val.reader == nil {
+				val.reader = rd
+			}
 		}
-		if rd, ok := s.(ObjectReader); ok && val.reader == nil {
-			val.reader = rd
-		}
+	}
+	if digestSinks == 0 {
+		return nil, errors.New("Validation: no sink can store digest files (none has a DeliverDigest method)")
 	}
 	for _, st := range v.Resume {
 		if st.Trail != t.Name {

@@ -3,6 +3,7 @@ package trail_test
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -39,7 +40,7 @@ func TestValidationConfigErrors(t *testing.T) {
 		want  string
 	}{
 		{"sink without digests", trail.Trail{Name: "trail1", Bucket: "b", Sinks: []trail.Sink{logOnlySink{}},
-			Validation: &trail.Validation{Signer: key}}, "cannot store digest files"},
+			Validation: &trail.Validation{Signer: key}}, "no sink can store digest files"},
 		{"no bucket", trail.Trail{Name: "trail1", Sinks: []trail.Sink{memsink.New()},
 			Validation: &trail.Validation{Signer: key}}, "needs Bucket"},
 		{"no key", trail.Trail{Name: "trail1", Bucket: "b", Sinks: []trail.Sink{memsink.New()},
@@ -198,3 +199,24 @@ func TestDigestDeliveryFailureReported(t *testing.T) {
 		assert.GreaterOrEqual(t, rec.Stats().DigestsFailed, uint64(1))
 	})
 }
+
+func TestDigestsSkipStreamSinks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		mem := memsink.New()
+		var logs countingLogSink
+		rec, err := trail.New(trail.Config{AccountID: "111122223333", Region: "us-east-1", Trails: []trail.Trail{{
+			Name: "main", Bucket: "audit-bucket", Interval: time.Minute, Sinks: []trail.Sink{mem, &logs},
+			Validation: &trail.Validation{Signer: signingKey(t), Period: 10 * time.Minute}}}})
+		require.NoError(t, err)
+		require.NoError(t, rec.Record(context.Background(), &trail.Event{EventSource: "a.example.com", EventName: "Op"}))
+		time.Sleep(25 * time.Minute)
+		require.NoError(t, rec.Close(context.Background()))
+		assert.Len(t, mem.Digests(), 3)
+		assert.Equal(t, int64(1), logs.n.Load(), "the log-only sink gets log files, no digests")
+		assert.Equal(t, uint64(3), rec.Stats().DigestsDelivered)
+	})
+}
+
+type countingLogSink struct{ n atomic.Int64 }
+
+func (s *countingLogSink) Deliver(context.Context, *trail.LogFile) error { s.n.Add(1); return nil }

@@ -153,6 +153,11 @@ func (p *pipe) cut(b *batch, now time.Time) {
 
 func (p *pipe) send(ts *trailState, job sinkJob) {
 	for _, w := range ts.workers {
+		if job.digest != nil {
+			if _, ok := w.sink.(DigestSink); !ok {
+				continue
+			}
+		}
 		w.queue <- job
 	}
 }

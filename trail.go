@@ -94,8 +94,8 @@ type Trail struct {
 	Advanced []AdvancedSelector
 
 	// Validation, if set, writes a signed digest chain for the trail's log
-	// files (CloudTrail's log file integrity validation). All sinks must then
-	// implement DigestSink.
+	// files (CloudTrail's log file integrity validation). At least one sink
+	// must then implement DigestSink; digests go to those that do.
 	Validation *Validation
 
 	// Sinks store the trail's log files; at least one is required.

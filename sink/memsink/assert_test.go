@@ -102,7 +102,9 @@ func TestRequire(t *testing.T) {
 		assert.Contains(t, msg, `delivered events (3):`)
 		assert.Contains(t, msg, `2025-03-01T10:00:02Z orders.example.com "DeleteOrder" errorCode=AccessDenied userName=bob eventID=00000000-0000-4000-8000-000000000003`)
 
-		msg = fails(func(tb testing.TB) { s.RequireNoEvent(tb, memsink.Filter{ReadOnly: trail.Bool(true), Failed: trail.Bool(false)}) })
+		msg = fails(func(tb testing.TB) {
+			s.RequireNoEvent(tb, memsink.Filter{ReadOnly: trail.Bool(true), Failed: trail.Bool(false)})
+		})
 		assert.Contains(t, msg, "want 0 event(s) matching readOnly=true failed=false, found 1")
 
 		msg = fails(func(tb testing.TB) { memsink.New().RequireEvent(tb, nil) })

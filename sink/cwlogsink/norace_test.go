@@ -1,0 +1,5 @@
+//go:build !race
+
+package cwlogsink_test
+
+const raceEnabled = false

@@ -1,0 +1,32 @@
+package trailhttp
+
+import (
+	"regexp"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestNewIDs(t *testing.T) {
+	v4 := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	s := newIDSource()
+	seen := map[string]bool{}
+	for range 1000 {
+		ev, req := s.newIDs(true)
+		assert.Regexp(t, v4, ev)
+		assert.Regexp(t, v4, req)
+		assert.False(t, seen[ev] || seen[req] || ev == req, "duplicate ID")
+		seen[ev], seen[req] = true, true
+		only, none := s.newIDs(false)
+		assert.Regexp(t, v4, only)
+		assert.Empty(t, none)
+	}
+}
+
+func BenchmarkNewIDs(b *testing.B) {
+	s := newIDSource()
+	b.ReportAllocs()
+	for b.Loop() {
+		_, _ = s.newIDs(true)
+	}
+}

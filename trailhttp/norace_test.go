@@ -1,0 +1,5 @@
+//go:build !race
+
+package trailhttp_test
+
+const raceEnabled = false
