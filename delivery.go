@@ -119,8 +119,14 @@ type batch struct {
 const recordsOpen = `{"Records":[`
 
 func (b *batch) reset() {
-	b.buf = append(make([]byte, 0, 64<<10), recordsOpen...)
-	b.ends = b.ends[:0:0]
+	// Size the new body like the last one of this stream (plus a little),
+	// so that a busy stream does not regrow its buffer by doubling.
+	size := 64 << 10
+	if n := len(b.buf) + len(b.buf)/8; n > size {
+		size = n
+	}
+	b.buf = append(make([]byte, 0, size), recordsOpen...)
+	b.ends = b.ends[:0] // LogFile.Records was copied out of it
 	b.oldest, b.newest = time.Time{}, time.Time{}
 }
 
