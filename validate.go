@@ -1,11 +1,12 @@
 package trail
 
 import (
-	"crypto/rand"
 	"encoding/json"
 	"time"
-	"unicode/utf8"
 	"unsafe"
+
+	"github.com/trailkit/trail/internal/ids"
+	"github.com/trailkit/trail/internal/jsontext"
 )
 
 // Size limits of CloudTrail records.
@@ -29,6 +30,7 @@ const (
 // refers to it, so handing out sub-slices is safe and costs one allocation
 // per chunk rather than one per field.
 type arena struct {
+	ids   ids.Source
 	bytes []byte
 	res   []Resource
 	ext   []extras
@@ -88,20 +90,11 @@ func (a *arena) extras() *extras {
 
 // newEventID returns a random (version 4) UUID in lower case.
 func (a *arena) newEventID() string {
-	var u [16]byte
-	_, _ = rand.Read(u[:]) // never fails (crypto/rand documents it)
-	u[6] = u[6]&0x0f | 0x40
-	u[8] = u[8]&0x3f | 0x80
-	var s [36]byte
-	j := 0
-	for i, c := range u {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			s[j] = '-'
-			j++
-		}
-		s[j], s[j+1] = hexDigits[c>>4], hexDigits[c&0xf]
-		j += 2
+	if a.ids == (ids.Source{}) {
+		a.ids = ids.NewSource()
 	}
+	var s [36]byte
+	a.ids.PutUUID(&s)
 	b := a.copyBytes(s[:])
 	return unsafe.String(&b[0], len(b)) // b is never written again
 }
@@ -312,16 +305,7 @@ func (r *Recorder) stamp(e *Event, a *arena) error {
 }
 
 // truncate cuts s to maxTextField bytes on a rune boundary.
-func truncate(s string) string {
-	if len(s) <= maxTextField {
-		return s
-	}
-	n := maxTextField
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
+func truncate(s string) string { return jsontext.Truncate(s, maxTextField) }
 
 func validVersion(v string) bool {
 	dot := -1

@@ -45,17 +45,15 @@ package trailgrpc
 
 import (
 	"context"
-	crand "crypto/rand"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
+	"github.com/trailkit/trail/internal/clientip"
+	"github.com/trailkit/trail/internal/ids"
+	"github.com/trailkit/trail/internal/jsontext"
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
-	"unicode/utf8"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -277,12 +275,12 @@ func (c *config) start(ctx context.Context, method string, req any) *call {
 	cs := &call{method: method, req: req}
 	ev := &cs.ev
 	md, _ := metadata.FromIncomingContext(ctx)
-	ev.EventID = newUUID()
+	ev.EventID = ids.New()
 	if c.reqIDKey != "" {
-		ev.RequestID = truncate(first(md.Get(c.reqIDKey)), maxText)
+		ev.RequestID = jsontext.Truncate(first(md.Get(c.reqIDKey)), maxText)
 	}
 	if ev.RequestID == "" {
-		ev.RequestID = newUUID()
+		ev.RequestID = ids.New()
 	}
 	ev.EventSource = c.opts.EventSource
 	if ev.EventSource == "" {
@@ -294,8 +292,8 @@ func (c *config) start(ctx context.Context, method string, req any) *call {
 	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
 		remote = p.Addr.String()
 	}
-	ev.SourceIPAddress = truncate(clientIP(remote, md.Get("x-forwarded-for"), c.opts.TrustedProxies), maxText)
-	ev.UserAgent = truncate(strings.Join(md.Get("user-agent"), " "), maxText)
+	ev.SourceIPAddress = jsontext.Truncate(clientip.ClientIP(remote, md.Get("x-forwarded-for"), c.opts.TrustedProxies), maxText)
+	ev.UserAgent = jsontext.Truncate(strings.Join(md.Get("user-agent"), " "), maxText)
 	if c.opts.Identity != nil {
 		ev.UserIdentity = c.opts.Identity(ctx, md)
 	}
@@ -314,7 +312,7 @@ func (c *config) finish(ctx context.Context, cs *call, err error) bool {
 		if st.Code() != codes.OK {
 			ev.ErrorCode = st.Code().String()
 			if ev.ErrorMessage == "" {
-				ev.ErrorMessage = truncate(st.Message(), maxText)
+				ev.ErrorMessage = jsontext.Truncate(st.Message(), maxText)
 			}
 		}
 	}
@@ -353,7 +351,7 @@ func (c *config) recordPanic(ctx context.Context, cs *call, v any) {
 	ev := &cs.ev
 	if ev.ErrorCode == "" {
 		ev.ErrorCode = codes.Internal.String()
-		ev.ErrorMessage = truncate(fmt.Sprint("panic: ", v), maxText)
+		ev.ErrorMessage = jsontext.Truncate(fmt.Sprint("panic: ", v), maxText)
 	}
 	c.record(ctx, cs)
 	panic(v)
@@ -373,7 +371,7 @@ func service(method string) string {
 	if s == "" {
 		return "grpc"
 	}
-	return truncate(s, maxText)
+	return jsontext.Truncate(s, maxText)
 }
 
 func first(v []string) string {
@@ -381,46 +379,4 @@ func first(v []string) string {
 		return ""
 	}
 	return v[0]
-}
-
-// truncate cuts s to at most n bytes on a rune boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
-// rngs hands out ChaCha8 generators (cryptographically strong) seeded from
-// crypto/rand, so that an ID costs no system call.
-var rngs = sync.Pool{New: func() any {
-	var seed [32]byte
-	_, _ = crand.Read(seed[:]) // never fails (crypto/rand documents it)
-	return rand.NewChaCha8(seed)
-}}
-
-// newUUID returns a random lower-case UUIDv4.
-func newUUID() string {
-	const hex = "0123456789abcdef"
-	r := rngs.Get().(*rand.ChaCha8)
-	var u [16]byte
-	binary.LittleEndian.PutUint64(u[:8], r.Uint64())
-	binary.LittleEndian.PutUint64(u[8:], r.Uint64())
-	rngs.Put(r)
-	u[6] = u[6]&0x0f | 0x40
-	u[8] = u[8]&0x3f | 0x80
-	var b [36]byte
-	j := 0
-	for i, c := range u {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			b[j] = '-'
-			j++
-		}
-		b[j], b[j+1] = hex[c>>4], hex[c&0xf]
-		j += 2
-	}
-	return string(b[:])
 }

@@ -5,6 +5,9 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/trailkit/trail/internal/clientip"
+	"github.com/trailkit/trail/internal/ids"
+	"github.com/trailkit/trail/internal/jsontext"
 	"io"
 	"math"
 	"net/http"
@@ -12,7 +15,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"unicode/utf8"
 
 	"github.com/trailkit/trail"
 )
@@ -99,7 +101,7 @@ type handler struct {
 
 // state is one request's event and wrapped writer. States are pooled.
 type state struct {
-	ids idSource
+	ids ids.Source
 	h   *handler
 	ev  trail.Event
 	tls trail.TLSDetails
@@ -116,7 +118,7 @@ type state struct {
 	rejected bool // fail-closed: the recorder refused; 503 sent
 }
 
-var states = sync.Pool{New: func() any { return &state{ids: newIDSource()} }}
+var states = sync.Pool{New: func() any { return &state{ids: ids.NewSource()} }}
 
 func (st *state) release() {
 	*st = state{ids: st.ids}
@@ -145,10 +147,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ev := &st.ev
 	var reqID string
 	if h.requestIDHeader != "" {
-		reqID = truncate(first(r.Header[h.requestIDHeader]), maxText)
+		reqID = jsontext.Truncate(first(r.Header[h.requestIDHeader]), maxText)
 	}
 	var genID string
-	ev.EventID, genID = st.ids.newIDs(reqID == "")
+	ev.EventID, genID = st.ids.NewIDs(reqID == "")
 	if reqID == "" {
 		reqID = genID
 	}
@@ -157,16 +159,16 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st.readOnly = h.readOnly(r)
 	ev.ReadOnly = &st.readOnly // trail.Bool allocates; Record copies the value
 	if len(h.opts.TrustedProxies) == 0 {
-		ev.SourceIPAddress = truncate(hostOnly(r.RemoteAddr), maxName)
+		ev.SourceIPAddress = jsontext.Truncate(clientip.HostOnly(r.RemoteAddr), maxName)
 	} else {
-		ev.SourceIPAddress = truncate(clientIP(r.RemoteAddr, r.Header["X-Forwarded-For"], h.opts.TrustedProxies), maxName)
+		ev.SourceIPAddress = jsontext.Truncate(clientip.ClientIP(r.RemoteAddr, r.Header["X-Forwarded-For"], h.opts.TrustedProxies), maxName)
 	}
-	ev.UserAgent = truncate(first(r.Header["User-Agent"]), maxText)
+	ev.UserAgent = jsontext.Truncate(first(r.Header["User-Agent"]), maxText)
 	if r.TLS != nil {
 		st.tls = trail.TLSDetails{
 			TLSVersion:               tlsVersion(r.TLS.Version),
 			CipherSuite:              tls.CipherSuiteName(r.TLS.CipherSuite),
-			ClientProvidedHostHeader: truncate(hostOnly(r.Host), maxName),
+			ClientProvidedHostHeader: jsontext.Truncate(clientip.HostOnly(r.Host), maxName),
 		}
 		ev.TLSDetails = &st.tls
 	}
@@ -202,7 +204,7 @@ func (h *handler) done(st *state) {
 				ev := &st.ev
 				if ev.ErrorCode == "" {
 					ev.ErrorCode, _ = h.errorCode(http.StatusInternalServerError)
-					ev.ErrorMessage = truncate("panic: "+fmt.Sprint(v), maxText)
+					ev.ErrorMessage = jsontext.Truncate("panic: "+fmt.Sprint(v), maxText)
 				}
 				h.record(st, http.StatusInternalServerError)
 			}
@@ -291,7 +293,7 @@ func DefaultEventName(r *http.Request) string {
 	}
 	path := "/"
 	if r.URL != nil && r.URL.Path != "" {
-		path = truncate(r.URL.Path, maxName)
+		path = jsontext.Truncate(r.URL.Path, maxName)
 	}
 	return r.Method + " " + path
 }
@@ -361,17 +363,6 @@ func first(v []string) string {
 		return ""
 	}
 	return v[0]
-}
-
-// truncate cuts s to at most n bytes on a rune boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 func tlsVersion(v uint16) string {

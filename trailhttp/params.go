@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"github.com/trailkit/trail/internal/jsontext"
 	"io"
 	"net/http"
 	"slices"
 	"strings"
-	"unicode/utf8"
 )
 
 // Values of "bodyOmitted" in requestParameters.
@@ -98,7 +98,7 @@ func buildParams(r *http.Request, body []byte, omitted string, redact func(strin
 		} else {
 			b = append(b, ',')
 		}
-		b = appendString(b, name)
+		b = jsontext.AppendString(b, name)
 		b = append(b, ':')
 	}
 	if names := wildcards(r.Pattern); len(names) > 0 {
@@ -112,12 +112,12 @@ func buildParams(r *http.Request, body []byte, omitted string, redact func(strin
 				b = append(b, ',')
 			}
 			n++
-			b = appendString(b, name)
+			b = jsontext.AppendString(b, name)
 			b = append(b, ':')
 			if redact(name) {
 				v = Hidden
 			}
-			b = appendString(b, v)
+			b = jsontext.AppendString(b, v)
 		}
 		if n > 0 {
 			b = append(b, '}')
@@ -137,14 +137,14 @@ func buildParams(r *http.Request, body []byte, omitted string, redact func(strin
 				if i > 0 {
 					b = append(b, ',')
 				}
-				b = appendString(b, k)
+				b = jsontext.AppendString(b, k)
 				b = append(b, ':')
 				vs := q[k]
 				if redact(k) {
 					vs = []string{Hidden}
 				}
 				if len(vs) == 1 {
-					b = appendString(b, vs[0])
+					b = jsontext.AppendString(b, vs[0])
 					continue
 				}
 				b = append(b, '[')
@@ -152,7 +152,7 @@ func buildParams(r *http.Request, body []byte, omitted string, redact func(strin
 					if j > 0 {
 						b = append(b, ',')
 					}
-					b = appendString(b, v)
+					b = jsontext.AppendString(b, v)
 				}
 				b = append(b, ']')
 			}
@@ -174,7 +174,7 @@ func buildParams(r *http.Request, body []byte, omitted string, redact func(strin
 	}
 	if omitted != "" {
 		member("bodyOmitted")
-		b = appendString(b, omitted)
+		b = jsontext.AppendString(b, omitted)
 	}
 	if len(b) == 0 {
 		return nil
@@ -257,7 +257,7 @@ func copyValue(dec *json.Decoder, dst []byte, redact func(string) bool, depth in
 				if !first {
 					dst = append(dst, ',')
 				}
-				dst = appendString(dst, key)
+				dst = jsontext.AppendString(dst, key)
 				dst = append(dst, ':')
 				if redact(key) {
 					// Copy the value to consume it and check its syntax,
@@ -266,7 +266,7 @@ func copyValue(dec *json.Decoder, dst []byte, redact func(string) bool, depth in
 					if dst, err = copyValue(dec, dst, redactNothing, depth+1); err != nil {
 						return dst, err
 					}
-					dst = appendString(dst[:mark], Hidden)
+					dst = jsontext.AppendString(dst[:mark], Hidden)
 					continue
 				}
 				if dst, err = copyValue(dec, dst, redact, depth+1); err != nil {
@@ -294,7 +294,7 @@ func copyValue(dec *json.Decoder, dst []byte, redact func(string) bool, depth in
 		}
 		return dst, errors.New("trailhttp: unexpected JSON delimiter")
 	case string:
-		return appendString(dst, v), nil
+		return jsontext.AppendString(dst, v), nil
 	case json.Number:
 		return append(dst, v...), nil
 	case bool:
@@ -309,53 +309,3 @@ func copyValue(dec *json.Decoder, dst []byte, redact func(string) bool, depth in
 }
 
 func redactNothing(string) bool { return false }
-
-// appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD;
-// HTML characters are not escaped, as in CloudTrail's log files.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}

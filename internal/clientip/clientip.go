@@ -1,16 +1,14 @@
-package trailgrpc
-
-// This file is kept in step with trailhttp/ip.go: the packages share no code
-// so that neither depends on the other.
+// Package clientip finds the client address of a request behind trusted proxies.
+package clientip
 
 import (
 	"net/netip"
 	"strings"
 )
 
-// hostOnly returns the host of a RemoteAddr-style "host:port" ("[v6]:port",
+// HostOnly returns the host of a RemoteAddr-style "host:port" ("[v6]:port",
 // or a bare address) without allocating.
-func hostOnly(addr string) string {
+func HostOnly(addr string) string {
 	if strings.HasPrefix(addr, "[") {
 		if i := strings.IndexByte(addr, ']'); i > 0 {
 			return addr[1:i]
@@ -27,7 +25,7 @@ func hostOnly(addr string) string {
 // parseHop parses one X-Forwarded-For element: an address, optionally in
 // brackets or with a port. It returns the address's text within s.
 func parseHop(s string) (string, netip.Addr, bool) {
-	h := hostOnly(s)
+	h := HostOnly(s)
 	a, err := netip.ParseAddr(h)
 	if err != nil {
 		return "", netip.Addr{}, false
@@ -45,13 +43,13 @@ func trusted(a netip.Addr, nets []netip.Prefix) bool {
 	return false
 }
 
-// clientIP returns the address of the client: RemoteAddr's host, or, when
+// ClientIP returns the address of the client: RemoteAddr's host, or, when
 // RemoteAddr is a trusted proxy, the right-most address of X-Forwarded-For
 // (all its header lines, in order) that is not a trusted proxy. An element
 // that is not an address ends the walk at the last proxy seen; if every
 // element is a trusted proxy, the left-most one is the client.
-func clientIP(remoteAddr string, xff []string, nets []netip.Prefix) string {
-	host := hostOnly(remoteAddr)
+func ClientIP(remoteAddr string, xff []string, nets []netip.Prefix) string {
+	host := HostOnly(remoteAddr)
 	if len(nets) == 0 || len(xff) == 0 {
 		return host
 	}
