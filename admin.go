@@ -110,21 +110,9 @@ func (r *Recorder) lookup(nameOrARN string) (*trailState, int, error) {
 // pipeline has applied it.
 func (r *Recorder) sendControl(ctx context.Context, c *control) error {
 	c.done = make(chan struct{})
-	r.mu.RLock()
-	if r.closed {
-		r.mu.RUnlock()
-		return ErrClosed
+	if err := r.sendItem(ctx, item{ctl: c}); err != nil {
+		return err
 	}
-	select {
-	case r.queue <- item{ctl: c}:
-	case <-ctx.Done():
-		r.mu.RUnlock()
-		return ctx.Err()
-	case <-r.closing:
-		r.mu.RUnlock()
-		return ErrClosed
-	}
-	r.mu.RUnlock()
 	select {
 	case <-c.done:
 	case <-r.done:

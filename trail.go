@@ -510,26 +510,32 @@ func (r *Recorder) reportDelivery(de *DeliveryError) {
 // Events recorded before Flush was called are included.
 func (r *Recorder) Flush(ctx context.Context) error {
 	done := make(chan struct{})
-	r.mu.RLock()
-	if r.closed {
-		r.mu.RUnlock()
-		return ErrClosed
+	if err := r.sendItem(ctx, item{flush: done}); err != nil {
+		return err
 	}
-	select {
-	case r.queue <- item{flush: done}:
-	case <-ctx.Done():
-		r.mu.RUnlock()
-		return ctx.Err()
-	case <-r.closing:
-		r.mu.RUnlock()
-		return ErrClosed
-	}
-	r.mu.RUnlock()
 	select {
 	case <-done:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// sendItem puts a control item (flush or trail change) on the ingest queue,
+// whatever the overflow policy: it waits for room, bounded by ctx.
+func (r *Recorder) sendItem(ctx context.Context, it item) error {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.closed {
+		return ErrClosed
+	}
+	select {
+	case r.queue <- it:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-r.closing:
+		return ErrClosed
 	}
 }
 
