@@ -53,6 +53,7 @@ const usageTop = `trailcheck - validate CloudTrail log and digest files offline
 
 Usage:
   trailcheck validate --dir DIR --public-key PEM --trail-arn ARN --start T [flags]
+  trailcheck validate --s3-bucket B [--endpoint URL] --public-key PEM --trail-arn ARN --start T [flags]
   trailcheck help
 
 Run "trailcheck validate --help" for the flags.
@@ -61,6 +62,7 @@ Exit codes: 0 all valid, 1 something INVALID, 2 usage error, 3 validation could 
 `
 
 const usageValidate = `Usage: trailcheck validate --dir DIR --public-key PEM --trail-arn ARN --start T [flags]
+       trailcheck validate --s3-bucket B [--endpoint URL] --public-key PEM --trail-arn ARN --start T [flags]
 
 Validates the trail's digest chain and log files in DIR with the algorithm of
 "aws cloudtrail validate-logs" (same checks, same output lines), then makes
@@ -73,6 +75,11 @@ after a gzip member, malformed digest fields.
 DIR is the bucket: if DIR/<bucket> exists it is used, else DIR itself (the
 convention of ../shared/ct-oracle). A digest's S3 metadata (its signature) is
 read from the sidecar file "<digest>.metadata.json".
+
+With --s3-bucket the files are read from S3 (credentials and region from
+the standard AWS configuration chain; --endpoint for MinIO and other
+S3-compatible servers) and the signature from the x-amz-meta-signature
+metadata.
 
 Without --bucket, the bucket name is read from digestS3Bucket of the newest
 digest of the trail found under DIR or DIR/<subdir>; pass --bucket to check
@@ -94,6 +101,10 @@ Examples:
   trailcheck validate --dir ./bucket --prefix team --org-id o-exampleorg1 --account-id 444455556666 \
       --region eu-west-1 --trail-arn arn:aws:cloudtrail:us-east-1:111122223333:trail/org \
       --public-key old.pem --public-key new.pem --start 2026-01-01 --expected-end 2026-01-02T00:00:00Z
+
+  # Straight from S3 (here a local MinIO)
+  trailcheck validate --s3-bucket audit-bucket --endpoint http://127.0.0.1:9000 \
+      --trail-arn arn:aws:cloudtrail:us-east-1:111122223333:trail/main --public-key k.pem --start 2026-01-01
 
   # Machine-readable report
   trailcheck validate --dir ./audit --trail-arn ... --public-key k.pem --start 2026-01-01 --json
@@ -124,6 +135,7 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 type validateFlags struct {
 	dir, bucket, trailARN, prefix, orgID, accountID, region string
+	s3Bucket, endpoint                                      string
 	start, end, expectedEnd, progress                       string
 	publicKeys                                              stringList
 	jsonOut, verbose, allowRestarts                         bool
@@ -140,6 +152,8 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.start, "start-time", "", "same as --start (`TIME`)")
 	fs.StringVar(&f.end, "end", "", "end of the window (`TIME`; default now)")
 	fs.StringVar(&f.end, "end-time", "", "same as --end (`TIME`)")
+	fs.StringVar(&f.s3Bucket, "s3-bucket", "", "read the files from this S3 `BUCKET` instead of --dir (standard AWS credential chain)")
+	fs.StringVar(&f.endpoint, "endpoint", "", "S3 endpoint `URL` for --s3-bucket (path-style), e.g. http://127.0.0.1:9000 for MinIO")
 	fs.StringVar(&f.bucket, "bucket", "", "`BUCKET` name the digests were written for (default: read from the newest digest)")
 	fs.StringVar(&f.prefix, "prefix", "", "S3 key `PREFIX` of the trail")
 	fs.StringVar(&f.orgID, "org-id", "", "organization `ID` (o-...) of an organization trail (needs --account-id)")
@@ -178,7 +192,21 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	}
 	prog := &progress{w: stderr, mode: f.progress}
 	opt.Progress = prog.update
-	rep, err := verify.Validate(context.Background(), verify.FSStore(os.DirFS(root)), opt)
+	var st verify.Store
+	if f.s3Bucket != "" {
+		if opt.Bucket == "" {
+			opt.Bucket = f.s3Bucket
+		}
+		s3st, err := openS3(context.Background(), f.s3Bucket, f.endpoint, opt.TrailARN)
+		if err != nil {
+			fmt.Fprintf(stderr, "trailcheck validate: %v\n", err)
+			return exitError
+		}
+		st = s3st
+	} else {
+		st = verify.FSStore(os.DirFS(root))
+	}
+	rep, err := verify.Validate(context.Background(), st, opt)
 	prog.finish()
 	if errors.Is(err, verify.ErrInvalidOptions) {
 		return usageErr("%v", err)
@@ -213,8 +241,12 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 func (f *validateFlags) options(usageErr func(string, ...any) int) (verify.Options, string, int) {
 	var opt verify.Options
 	switch {
-	case f.dir == "":
-		return opt, "", usageErr("--dir is required")
+	case f.dir == "" && f.s3Bucket == "":
+		return opt, "", usageErr("--dir or --s3-bucket is required")
+	case f.dir != "" && f.s3Bucket != "":
+		return opt, "", usageErr("--dir and --s3-bucket are mutually exclusive")
+	case f.endpoint != "" && f.s3Bucket == "":
+		return opt, "", usageErr("--endpoint goes with --s3-bucket")
 	case f.trailARN == "":
 		return opt, "", usageErr("--trail-arn is required")
 	case f.start == "":
@@ -260,6 +292,9 @@ func (f *validateFlags) options(usageErr func(string, ...any) int) (verify.Optio
 			return opt, "", usageErr("--public-key %s: %v", p, err)
 		}
 		opt.PublicKeys = append(opt.PublicKeys, keys...)
+	}
+	if f.s3Bucket != "" {
+		return opt, "", exitOK
 	}
 	if st, err := os.Stat(f.dir); err != nil || !st.IsDir() {
 		return opt, "", usageErr("--dir %s is not a directory", f.dir)

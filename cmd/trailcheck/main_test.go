@@ -297,7 +297,7 @@ func TestRunUsage(t *testing.T) {
 		{name: "unknown command", args: []string{"frobnicate"}, code: 2, stderr: `unknown command "frobnicate"`},
 		{name: "unknown flag", args: append(baseArgs(tr), "--nope"), code: 2, stderr: "not defined: -nope"},
 		{name: "extra argument", args: append(baseArgs(tr), "extra"), code: 2, stderr: `unexpected argument "extra"`},
-		{name: "missing dir", args: without("--dir"), code: 2, stderr: "--dir is required"},
+		{name: "missing dir", args: without("--dir"), code: 2, stderr: "--dir or --s3-bucket is required"},
 		{name: "missing arn", args: without("--trail-arn"), code: 2, stderr: "--trail-arn is required"},
 		{name: "missing start", args: without("--start"), code: 2, stderr: "--start is required"},
 		{name: "missing key", args: without("--public-key"), code: 2, stderr: "--public-key is required"},
