@@ -22,11 +22,28 @@ var (
 	//
 	// The recorder stops retrying a delivery whose error matches ErrPermanent.
 	ErrPermanent = errors.New("trail: permanent delivery failure")
-	// ErrInvalidPageToken is returned by LookupEvents for a NextToken that was
-	// not issued for the same query.
+	// ErrInvalidPageToken is returned by LookupEvents, Query and stores for a
+	// NextToken that was not issued by the same history for the same query
+	// (InvalidNextTokenException).
 	ErrInvalidPageToken = errors.New("trail: invalid page token")
 	// ErrInvalidConfig is wrapped by every error New returns for a bad Config.
 	ErrInvalidConfig = errors.New("trail: invalid config")
+	// ErrInvalidLookup is matched by every *LookupError: a lookup or query
+	// the caller got wrong (bad attributes, time range, page size or token).
+	ErrInvalidLookup = errors.New("trail: invalid lookup")
+	// ErrInvalidLookupAttributes: an unknown attribute key, an empty or too
+	// long value, or more than one attribute for LookupEvents
+	// (CloudTrail's InvalidLookupAttributesException).
+	ErrInvalidLookupAttributes = errors.New("trail: invalid lookup attributes")
+	// ErrInvalidTimeRange: StartTime after EndTime
+	// (InvalidTimeRangeException).
+	ErrInvalidTimeRange = errors.New("trail: invalid time range")
+	// ErrInvalidMaxResults: MaxResults outside 1..50 for LookupEvents or
+	// 1..MaxQueryResults for Query (InvalidMaxResultsException).
+	ErrInvalidMaxResults = errors.New("trail: invalid max results")
+	// ErrHistoryDisabled is returned by lookups when Config.History is
+	// NoHistory.
+	ErrHistoryDisabled = errors.New("trail: event history disabled")
 )
 
 // ValidationError reports an event that Record refused. Field names the

@@ -235,7 +235,7 @@ func (p *pipe) flushHistory() {
 	if len(p.hist) == 0 {
 		return
 	}
-	if err := p.r.cfg.History.Append(context.Background(), p.hist); err != nil {
+	if err := p.r.history.store.Append(context.Background(), p.hist); err != nil {
 		p.r.stats.histErr.Add(1)
 		p.r.report(err)
 	}

@@ -25,9 +25,14 @@ type Config struct {
 	// Trails select and deliver events. A recorder without trails still
 	// validates events and keeps history.
 	Trails []Trail
-	// History receives accepted management events for LookupEvents. Nil
-	// keeps no history.
+	// History keeps the event history that LookupEvents, Events and Query
+	// search. Nil means a bounded in-memory store (a *MemoryHistory sized
+	// by HistoryOptions); NoHistory keeps no history. The recorder does not
+	// close the store.
 	History HistoryStore
+	// HistoryOptions select the events that enter history (management
+	// events by default) and their retention (90 days by default).
+	HistoryOptions HistoryOptions
 	// DataResourceTypes are resource types, beyond those named in trails'
 	// data selectors and the AWS types S3 object, Lambda function and
 	// DynamoDB table, whose events are data events.
@@ -125,7 +130,7 @@ const (
 type Stats struct {
 	Recorded         uint64 // events accepted by Record
 	Invalid          uint64 // events refused with a *ValidationError
-	Unselected       uint64 // accepted events no trail selected and history did not take
+	Unselected       uint64 // accepted events no trail selected (history may still keep them)
 	Overloaded       uint64 // events refused with ErrOverloaded (Reject policy)
 	Dropped          uint64 // events dropped (Drop policy)
 	FilesDelivered   uint64 // successful (file, sink) deliveries
@@ -172,6 +177,8 @@ type Recorder struct {
 
 	chainMu     sync.Mutex
 	chainStates map[chainKey]ChainState
+
+	history historyState
 }
 
 // item travels through the ingest queue: an event with the trails that
@@ -289,6 +296,9 @@ func New(cfg Config) (*Recorder, error) {
 		chainStates: map[chainKey]ChainState{},
 	}
 	r.arenas.New = func() any { return new(arena) }
+	if err := r.setupHistory(); err != nil {
+		return nil, err
+	}
 	r.deliverCtx, r.cancelDeliver = context.WithCancel(context.Background())
 	names := map[string]bool{}
 	for i := range cfg.Trails {
@@ -313,6 +323,7 @@ func New(cfg Config) (*Recorder, error) {
 		ts.startWorkers()
 	}
 	go r.pipeline(r.registry)
+	r.startPruning()
 	return r, nil
 }
 
@@ -443,7 +454,7 @@ func (r *Recorder) Record(ctx context.Context, ev *Event) error {
 	set.categorize(&it.ev)
 	it.set = set
 	it.mask = set.match(&it.ev)
-	it.hist = r.cfg.History != nil && it.ev.EventCategory == CategoryManagement
+	it.hist = r.history.wants(&it.ev)
 	if it.mask == 0 && !it.hist {
 		select {
 		case <-r.closing: // after Close, unselected events are refused too
@@ -454,7 +465,11 @@ func (r *Recorder) Record(ctx context.Context, ev *Event) error {
 		r.stats.unselected.Add(1)
 		return nil
 	}
-	return r.enqueue(ctx, &it)
+	err = r.enqueue(ctx, &it)
+	if err == nil && it.mask == 0 {
+		r.stats.unselected.Add(1) // for history only
+	}
+	return err
 }
 
 func (r *Recorder) enqueue(ctx context.Context, it *item) error {
@@ -568,6 +583,7 @@ func (r *Recorder) Close(ctx context.Context) error {
 		<-finished
 	}
 	if first {
+		r.stopPruning()
 		r.cancelDeliver()
 		err = errors.Join(err, r.closeSinks())
 	}

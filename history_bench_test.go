@@ -1,0 +1,125 @@
+package trail_test
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/trailkit/trail"
+	"github.com/trailkit/trail/history/historytest"
+)
+
+// benchEvents is the size of the benchmark history: one million events of
+// about 1.4 KB of JSON each.
+const benchEvents = 1_000_000
+
+var bench1M struct {
+	once    sync.Once
+	store   *trail.MemoryHistory
+	perEv   float64 // heap bytes per event
+	jsonAvg float64 // JSON bytes per event
+	names   []string
+}
+
+// memoryHistory1M builds the 1M-event store once per benchmark binary and
+// measures its heap.
+func memoryHistory1M(b *testing.B) *trail.MemoryHistory {
+	bench1M.once.Do(func() {
+		ctx := context.Background()
+		start := time.Now().Add(-48 * time.Hour)
+		gen := historytest.NewGenerator(1, start, 150*time.Millisecond)
+		bench1M.names = gen.Names()
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		s := trail.NewMemoryHistory(trail.MemoryHistoryOptions{MaxBytes: 4 << 30})
+		batch := make([]trail.Event, 0, 1000)
+		var jsonBytes int
+		var buf []byte
+		for i := range benchEvents {
+			ev := gen.Next()
+			buf = ev.AppendJSON(buf[:0])
+			jsonBytes += len(buf)
+			batch = append(batch, ev)
+			if len(batch) == cap(batch) || i == benchEvents-1 {
+				if err := s.Append(ctx, batch); err != nil {
+					b.Fatal(err)
+				}
+				clear(batch)
+				batch = batch[:0]
+			}
+		}
+		batch, buf, gen = nil, nil, nil
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		bench1M.store = s
+		bench1M.perEv = float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / benchEvents
+		bench1M.jsonAvg = float64(jsonBytes) / benchEvents
+	})
+	return bench1M.store
+}
+
+// BenchmarkMemoryHistoryHeap reports the heap the default store takes per
+// retained event at one million events (the acceptance bar is 400 B/event).
+func BenchmarkMemoryHistoryHeap(b *testing.B) {
+	s := memoryHistory1M(b)
+	for b.Loop() {
+		runtime.KeepAlive(s)
+	}
+	b.ReportMetric(bench1M.perEv, "B/event")
+	b.ReportMetric(bench1M.jsonAvg, "JSON-B/event")
+	b.ReportMetric(float64(s.Stats().Bytes)/benchEvents, "est-B/event")
+}
+
+// BenchmarkMemoryHistoryLookup measures a LookupEvents page: the 50 newest
+// events for one EventName at one million events (the bar is 2 ms).
+func BenchmarkMemoryHistoryLookup(b *testing.B) {
+	s := memoryHistory1M(b)
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name string
+		q    trail.LookupQuery
+	}{
+		{"EventName=frequent", trail.LookupQuery{Attributes: []trail.LookupAttribute{{Key: trail.LookupEventName, Value: bench1M.names[2]}}}},
+		{"EventName=rare", trail.LookupQuery{Attributes: []trail.LookupAttribute{{Key: trail.LookupEventName, Value: bench1M.names[len(bench1M.names)-1]}}}},
+		{"Newest", trail.LookupQuery{}},
+		{"Username", trail.LookupQuery{Attributes: []trail.LookupAttribute{{Key: trail.LookupUsername, Value: "alice"}}}},
+		{"ResourceType", trail.LookupQuery{Attributes: []trail.LookupAttribute{{Key: trail.LookupResourceType, Value: "AWS::KMS::Key"}}}},
+		{"ErrorCode+ReadOnly", trail.LookupQuery{Attributes: []trail.LookupAttribute{{Key: trail.LookupErrorCode, Value: "AccessDenied"}, {Key: trail.LookupReadOnly, Value: "false"}}}},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			b.ReportAllocs()
+			n := 0
+			for b.Loop() {
+				page, err := s.Lookup(ctx, &tt.q)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n = len(page.Events)
+			}
+			b.ReportMetric(float64(n), "events/op")
+		})
+	}
+}
+
+// BenchmarkMemoryHistoryAppend measures appending in batches of 1,000.
+func BenchmarkMemoryHistoryAppend(b *testing.B) {
+	gen := historytest.NewGenerator(2, time.Now().Add(-24*time.Hour), 10*time.Millisecond)
+	batch := make([]trail.Event, 1000)
+	s := trail.NewMemoryHistory(trail.MemoryHistoryOptions{MaxBytes: 64 << 20})
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		for i := range batch {
+			batch[i] = gen.Next()
+		}
+		b.StartTimer()
+		if err := s.Append(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*len(batch))/b.Elapsed().Seconds(), "events/s")
+}

@@ -1,0 +1,164 @@
+package trail
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"slices"
+	"strings"
+	"time"
+)
+
+// PageCursor is the position of the last event of a page. The next page
+// holds the events that come after it in history order (newest first): those
+// older than Time, and those of the same second whose EventID sorts before
+// EventID.
+type PageCursor struct {
+	Time    time.Time // whole seconds, UTC
+	EventID string
+}
+
+// After reports whether an event at unix second t with the given ID comes
+// after the cursor in history order, that is, belongs to a later page.
+func (c PageCursor) After(t int64, eventID string) bool {
+	ct := c.Time.Unix()
+	return t < ct || t == ct && eventID < c.EventID
+}
+
+// PageTokens issues and checks NextTokens for a HistoryStore. A token
+// carries the cursor after the last event of a page and a fingerprint of the
+// query, authenticated with HMAC-SHA-256 under the store's key: a token that
+// was altered, made for another query, or issued by a store with another
+// key is refused with ErrInvalidPageToken. Because it names a position (not
+// an offset), paging stays consistent while events are appended or pruned.
+//
+// Stores that serve one history from many processes (a shared database)
+// must use the same key in all of them; sqlhistory keeps it in the
+// database. A PageTokens is safe for concurrent use.
+type PageTokens struct {
+	key []byte
+}
+
+const (
+	tokenVersion  = 1
+	tokenMACSize  = 16
+	tokenFPSize   = 8
+	maxTokenLen   = 1024
+	maxTokenIDLen = 256
+)
+
+// NewPageTokens returns a token codec keyed with key, or with 32 random bytes
+// when key is empty.
+func NewPageTokens(key []byte) *PageTokens {
+	if len(key) == 0 {
+		key = make([]byte, 32)
+		_, _ = rand.Read(key) // never fails (crypto/rand documents it)
+	}
+	return &PageTokens{key: slices.Clone(key)}
+}
+
+// Encode returns the NextToken that continues q after the event at last.
+func (p *PageTokens) Encode(q *LookupQuery, last PageCursor) string {
+	id := last.EventID
+	if len(id) > maxTokenIDLen {
+		id = id[:maxTokenIDLen] // cannot happen for stored events; keeps tokens bounded
+	}
+	b := make([]byte, 0, 1+8+2+len(id)+tokenFPSize+tokenMACSize)
+	b = append(b, tokenVersion)
+	b = binary.BigEndian.AppendUint64(b, uint64(last.Time.Unix()))
+	b = binary.AppendUvarint(b, uint64(len(id)))
+	b = append(b, id...)
+	fp := q.fingerprint()
+	b = append(b, fp[:tokenFPSize]...)
+	b = append(b, p.mac(b)...)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// Decode checks q.NextToken and returns its cursor. ok is false when q has no
+// NextToken (the first page). A token that is malformed, altered, issued for
+// another query or by another key gives a *LookupError matching
+// ErrInvalidPageToken.
+func (p *PageTokens) Decode(q *LookupQuery) (c PageCursor, ok bool, err error) {
+	tok := q.NextToken
+	if tok == "" {
+		return PageCursor{}, false, nil
+	}
+	if len(tok) > maxTokenLen {
+		return PageCursor{}, false, tokenErr("NextToken too long")
+	}
+	b, derr := base64.RawURLEncoding.Strict().DecodeString(tok)
+	if derr != nil || len(b) < 1+8+1+tokenFPSize+tokenMACSize || b[0] != tokenVersion {
+		return PageCursor{}, false, tokenErr("malformed NextToken")
+	}
+	body, mac := b[:len(b)-tokenMACSize], b[len(b)-tokenMACSize:]
+	if !hmac.Equal(mac, p.mac(body)) {
+		return PageCursor{}, false, tokenErr("NextToken was not issued by this history")
+	}
+	sec := int64(binary.BigEndian.Uint64(body[1:9]))
+	rest := body[9:]
+	n, k := binary.Uvarint(rest)
+	if k <= 0 || n > maxTokenIDLen || uint64(len(rest)-k) != n+tokenFPSize {
+		return PageCursor{}, false, tokenErr("malformed NextToken")
+	}
+	id := string(rest[k : k+int(n)])
+	fp := q.fingerprint()
+	if !hmac.Equal(rest[k+int(n):], fp[:tokenFPSize]) {
+		return PageCursor{}, false, tokenErr("NextToken belongs to a different query; reuse it only with the parameters it came with")
+	}
+	return PageCursor{Time: time.Unix(sec, 0).UTC(), EventID: id}, true, nil
+}
+
+func (p *PageTokens) mac(body []byte) []byte {
+	h := hmac.New(sha256.New, p.key)
+	h.Write(body)
+	return h.Sum(nil)[:tokenMACSize]
+}
+
+// fingerprint hashes what identifies a query for paging: the normalized time
+// bounds (a zero EndTime stays "now"), the filter and the attributes in a
+// canonical order. MaxResults and NextToken are left out, so the page size
+// may change from page to page.
+func (q *LookupQuery) fingerprint() [32]byte {
+	h := sha256.New()
+	var b []byte
+	b = append(b, "trail-lookup-v1"...)
+	lo, hi := int64(0), int64(0)
+	var flags byte
+	if !q.StartTime.IsZero() {
+		lo, flags = ceilUnix(q.StartTime), flags|1
+	}
+	if !q.EndTime.IsZero() {
+		hi, flags = q.EndTime.Unix(), flags|2
+	}
+	b = append(b, flags, byte(q.Errors))
+	b = binary.BigEndian.AppendUint64(b, uint64(lo))
+	b = binary.BigEndian.AppendUint64(b, uint64(hi))
+	attrs := slices.Clone(q.Attributes)
+	slices.SortFunc(attrs, func(x, y LookupAttribute) int {
+		if c := strings.Compare(string(x.Key), string(y.Key)); c != 0 {
+			return c
+		}
+		return strings.Compare(x.Value, y.Value)
+	})
+	for _, a := range attrs {
+		b = binary.AppendUvarint(b, uint64(len(a.Key)))
+		b = append(b, a.Key...)
+		b = binary.AppendUvarint(b, uint64(len(a.Value)))
+		b = append(b, a.Value...)
+	}
+	h.Write(b)
+	var out [32]byte
+	h.Sum(out[:0])
+	return out
+}
+
+// ceilUnix returns t in Unix seconds, rounded up.
+func ceilUnix(t time.Time) int64 {
+	s := t.Unix()
+	if t.Nanosecond() > 0 {
+		s++
+	}
+	return s
+}

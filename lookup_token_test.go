@@ -1,0 +1,93 @@
+package trail_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/trailkit/trail"
+)
+
+func TestPageTokens(t *testing.T) {
+	tokens := trail.NewPageTokens([]byte("0123456789abcdef"))
+	q := &trail.LookupQuery{StartTime: time.Unix(1000, 500), Attributes: []trail.LookupAttribute{
+		{Key: trail.LookupEventName, Value: "A"}, {Key: trail.LookupUsername, Value: "bob"}}, MaxResults: 5}
+	cur := trail.PageCursor{Time: time.Unix(5000, 0).UTC(), EventID: "0b6a3a52-52f4-4a4b-9d0e-7f0c1e2d3a4b"}
+	tok := tokens.Encode(q, cur)
+
+	tests := []struct {
+		name    string
+		tokens  *trail.PageTokens
+		q       trail.LookupQuery
+		wantErr bool
+	}{
+		{"Same", tokens, *q, false},
+		{"OtherMaxResults", tokens, trail.LookupQuery{StartTime: q.StartTime, Attributes: q.Attributes, MaxResults: 50}, false},
+		{"AttributesReordered", tokens, trail.LookupQuery{StartTime: q.StartTime, Attributes: []trail.LookupAttribute{q.Attributes[1], q.Attributes[0]}}, false},
+		{"SameSecondStart", tokens, trail.LookupQuery{StartTime: time.Unix(1001, 0), Attributes: q.Attributes}, false},
+		{"OtherStart", tokens, trail.LookupQuery{StartTime: time.Unix(1002, 0), Attributes: q.Attributes}, true},
+		{"OtherEnd", tokens, trail.LookupQuery{StartTime: q.StartTime, EndTime: time.Unix(9000, 0), Attributes: q.Attributes}, true},
+		{"OtherAttributes", tokens, trail.LookupQuery{StartTime: q.StartTime, Attributes: q.Attributes[:1]}, true},
+		{"OtherErrors", tokens, trail.LookupQuery{StartTime: q.StartTime, Attributes: q.Attributes, Errors: trail.OnlyErrors}, true},
+		{"OtherKey", trail.NewPageTokens(nil), *q, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.q.NextToken = tok
+			got, ok, err := tt.tokens.Decode(&tt.q)
+			if tt.wantErr {
+				require.ErrorIs(t, err, trail.ErrInvalidPageToken)
+				require.ErrorIs(t, err, trail.ErrInvalidLookup)
+				var le *trail.LookupError
+				require.ErrorAs(t, err, &le)
+				require.Equal(t, trail.CodeInvalidNextToken, le.Code)
+				return
+			}
+			require.NoError(t, err)
+			require.True(t, ok)
+			require.Equal(t, cur, got)
+		})
+	}
+	_, ok, err := tokens.Decode(&trail.LookupQuery{})
+	require.NoError(t, err)
+	require.False(t, ok, "no token: first page")
+}
+
+func TestPageCursorAfter(t *testing.T) {
+	c := trail.PageCursor{Time: time.Unix(100, 0), EventID: "b"}
+	require.True(t, c.After(99, "z"))
+	require.True(t, c.After(100, "a"))
+	require.False(t, c.After(100, "b"))
+	require.False(t, c.After(100, "c"))
+	require.False(t, c.After(101, "a"))
+}
+
+// FuzzPageToken feeds arbitrary tokens to Decode: it must never panic and
+// must refuse everything but a token it issued.
+func FuzzPageToken(f *testing.F) {
+	tokens := trail.NewPageTokens([]byte("fuzz-key-fuzz-key"))
+	q := trail.LookupQuery{Attributes: []trail.LookupAttribute{{Key: trail.LookupEventName, Value: "A"}}}
+	valid := tokens.Encode(&q, trail.PageCursor{Time: time.Unix(1700000000, 0), EventID: "x"})
+	f.Add(valid)
+	f.Add("")
+	f.Add("AAAA")
+	f.Add(valid[:len(valid)-1])
+	f.Add(valid + "A")
+	f.Fuzz(func(t *testing.T, tok string) {
+		q := q
+		q.NextToken = tok
+		c, ok, err := tokens.Decode(&q)
+		if tok == valid {
+			require.NoError(t, err)
+			require.True(t, ok)
+			require.Equal(t, "x", c.EventID)
+			return
+		}
+		if err == nil && tok != "" {
+			// Only a token this key issued for q can pass: re-encoding the
+			// cursor must give back the same token.
+			require.True(t, ok)
+			require.Equal(t, tok, tokens.Encode(&q, c), "accepted a token it did not issue")
+		}
+	})
+}
