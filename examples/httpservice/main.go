@@ -4,9 +4,11 @@
 //   - POST /orders, GET /orders, GET /orders/{id}, DELETE /orders/{id}
 //     (bearer tokens alice-token, who may write, and bob-token, who may only
 //     read);
-//   - GET /audit/events: LookupEvents over the event history, as JSON, with
-//     paging (MaxResults, NextToken) and lookup attributes (EventName=…,
-//     Username=…, ReadOnly=…, ResourceName=…);
+//   - GET /audit/events: Recorder.LookupEvents over the recorder's default
+//     in-memory event history, as JSON in AWS's shape, with paging
+//     (MaxResults, NextToken), a time range (StartTime, EndTime) and one
+//     lookup attribute (EventName=…, Username=…, ReadOnly=…,
+//     ResourceName=…);
 //   - events are delivered to local disk (-dir) in CloudTrail's S3 layout,
 //     with signed digest files (log file integrity validation) that
 //     cmd/trailcheck verifies against <dir>/public-key.pem.
@@ -62,17 +64,15 @@ type config struct {
 type service struct {
 	Handler http.Handler
 	Rec     *trail.Recorder
-	History *memHistory
 }
 
-// newService builds the recorder (one trail to disk with validation, an
-// in-memory history) and the HTTP handler with the audit middleware.
+// newService builds the recorder (one trail to disk with validation; event
+// history in the recorder's default bounded in-memory store, as
+// Config.History is nil) and the HTTP handler with the audit middleware.
 func newService(cfg config) (*service, error) {
-	history := newMemHistory(10000)
 	rec, err := trail.New(trail.Config{
 		AccountID: accountID,
 		Region:    region,
-		History:   history,
 		Overflow:  trail.Reject, // with FailClosed: answer 503 rather than wait
 		Logger:    cfg.Logger,
 		Trails: []trail.Trail{{
@@ -92,7 +92,7 @@ func newService(cfg config) (*service, error) {
 	mux.Handle("GET /orders", authorized(false, "ListOrders", orders.list))
 	mux.Handle("GET /orders/{id}", authorized(false, "GetOrder", orders.get))
 	mux.Handle("DELETE /orders/{id}", authorized(true, "DeleteOrder", orders.delete))
-	mux.Handle("GET /audit/events", authorized(false, "LookupEvents", lookupEvents(history)))
+	mux.Handle("GET /audit/events", authorized(false, "LookupEvents", lookupEvents(rec)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 
 	h := trailhttp.Handler(rec, mux, trailhttp.Options{
@@ -110,7 +110,7 @@ func newService(cfg config) (*service, error) {
 			}
 		},
 	})
-	return &service{Handler: h, Rec: rec, History: history}, nil
+	return &service{Handler: h, Rec: rec}, nil
 }
 
 func main() {

@@ -47,9 +47,28 @@ func (c client) do(method, path, token, body string) (*http.Response, string) {
 	return resp, string(b)
 }
 
+// lookupPage decodes a GET /audit/events answer: trail.LookupOutput as
+// trail.LookupEvent marshals it (AWS's shape, EventTime in epoch seconds).
 type lookupPage struct {
-	Events    []lookupEvent
+	Events []struct {
+		EventID, EventName, ReadOnly, AccessKeyID, EventSource, Username string
+		EventTime                                                        float64
+		Resources                                                        []trail.LookupResource
+		CloudTrailEvent                                                  string
+	}
 	NextToken string
+}
+
+// lookupError is the JSON error of a refused lookup.
+func (c client) lookupError(query string) (status int, code string) {
+	c.t.Helper()
+	resp, body := c.do("GET", "/audit/events?"+query, "alice-token", "")
+	var e struct {
+		Error struct{ Code, Message string }
+	}
+	require.NoError(c.t, json.Unmarshal([]byte(body), &e), body)
+	assert.NotEmpty(c.t, e.Error.Message)
+	return resp.StatusCode, e.Error.Code
 }
 
 func (c client) lookup(query string) lookupPage {
@@ -97,46 +116,83 @@ func TestService(t *testing.T) {
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Empty(t, resp.Header.Get("X-Audit-Id"), "health checks are not audited")
 
-	// The history answers LookupEvents.
+	// The recorder's default history answers LookupEvents.
 	ctx := context.Background()
 	require.NoError(t, svc.Rec.Flush(ctx))
 	created := c.lookup("EventName=CreateOrder")
 	require.Len(t, created.Events, 2)
-	var newest, first trail.Event
-	require.NoError(t, json.Unmarshal([]byte(created.Events[0].CloudTrailEvent), &newest))
-	assert.Contains(t, string(newest.RequestParameters), `"pen"`, "newest first")
-	require.NoError(t, json.Unmarshal([]byte(created.Events[1].CloudTrailEvent), &first))
-	assert.Equal(t, createID, first.EventID)
+	// Newest first, but the two may share a second, which history orders
+	// by EventID: find the first by its ID.
+	var first trail.Event
+	for _, e := range created.Events {
+		if e.EventID == createID {
+			require.NoError(t, json.Unmarshal([]byte(e.CloudTrailEvent), &first))
+			assert.Equal(t, "arn:example:orders:us-east-1:111122223333:order/o-1", e.Resources[0].ResourceName)
+			assert.Equal(t, "alice", e.Username)
+			assert.Equal(t, "false", e.ReadOnly)
+			assert.Equal(t, "AKIAEXAMPLEALICE0001", e.AccessKeyID)
+			assert.InDelta(t, float64(time.Now().Unix()), e.EventTime, 120)
+		}
+	}
+	require.Equal(t, createID, first.EventID)
 	assert.JSONEq(t, `{"body":{"item":"book","quantity":2,"paymentToken":"HIDDEN_DUE_TO_SECURITY_REASONS"}}`, string(first.RequestParameters))
 	assert.JSONEq(t, `{"orderId":"o-1"}`, string(first.ResponseElements))
-	assert.Equal(t, "arn:example:orders:us-east-1:111122223333:order/o-1", created.Events[1].Resources[0].ResourceName)
 
-	denied := c.lookup("Username=bob&ReadOnly=false")
-	require.Len(t, denied.Events, 1)
-	var ev trail.Event
-	require.NoError(t, json.Unmarshal([]byte(denied.Events[0].CloudTrailEvent), &ev))
-	assert.Equal(t, "DeleteOrder", ev.EventName)
-	assert.Equal(t, "AccessDenied", ev.ErrorCode)
-	assert.Contains(t, ev.ErrorMessage, "is not authorized to perform: orders:DeleteOrder")
+	// One attribute, as in CloudTrail.
+	var denied []trail.Event
+	for _, e := range c.lookup("Username=bob").Events {
+		var ev trail.Event
+		require.NoError(t, json.Unmarshal([]byte(e.CloudTrailEvent), &ev))
+		if e.ReadOnly == "false" {
+			denied = append(denied, ev)
+		}
+	}
+	require.Len(t, denied, 1)
+	assert.Equal(t, "DeleteOrder", denied[0].EventName)
+	assert.Equal(t, "AccessDenied", denied[0].ErrorCode)
+	assert.Contains(t, denied[0].ErrorMessage, "is not authorized to perform: orders:DeleteOrder")
 
-	// Paging: every event once, newest first.
+	// LookupEvents' errors are 400s named by CloudTrail's exceptions.
+	for query, want := range map[string]string{
+		"Username=bob&ReadOnly=false": trail.CodeInvalidLookupAttributes,
+		"ReadOnly=maybe":              trail.CodeInvalidLookupAttributes,
+		"NextToken=garbage":           trail.CodeInvalidNextToken,
+		"MaxResults=51":               trail.CodeInvalidMaxResults,
+		"MaxResults=0":                trail.CodeInvalidMaxResults,
+		"StartTime=2030-01-02T00:00:00Z&EndTime=2030-01-01T00:00:00Z": trail.CodeInvalidTimeRange,
+		"StartTime=yesterday": trail.CodeInvalidTimeRange,
+	} {
+		status, code := c.lookupError(query)
+		assert.Equal(t, http.StatusBadRequest, status, query)
+		assert.Equal(t, want, code, query)
+	}
+
+	// Paging: every event once, newest first. The lookups made while paging
+	// enter history too; those of the second of a page's last event may
+	// still come on later pages (history orders a second's events by ID).
 	require.NoError(t, svc.Rec.Flush(ctx))
-	var all []string
+	seen := map[string]bool{}
+	names := map[string]int{}
 	token := ""
 	for range 20 {
 		p := c.lookup("MaxResults=3&NextToken=" + token)
+		assert.LessOrEqual(t, len(p.Events), 3)
 		for _, e := range p.Events {
-			all = append(all, e.EventName)
+			assert.False(t, seen[e.EventID], "event %s twice", e.EventID)
+			seen[e.EventID] = true
+			names[e.EventName]++
 		}
 		if token = p.NextToken; token == "" {
 			break
 		}
 	}
-	assert.Equal(t, 10, len(all), "%v", all) // 8 order calls and 2 lookups before paging began
-	resp, _ = c.do("GET", "/audit/events?NextToken=garbage", "alice-token", "")
-	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
-	resp, _ = c.do("GET", "/audit/events?MaxResults=51", "alice-token", "")
-	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	require.Empty(t, token, "paging did not end")
+	// 8 order calls; 2 lookups answered and 7 refused before paging began,
+	// and perhaps some of the paging lookups.
+	lookups := names["LookupEvents"]
+	delete(names, "LookupEvents")
+	assert.Equal(t, map[string]int{"CreateOrder": 2, "ListOrders": 2, "GetOrder": 2, "DeleteOrder": 2}, names)
+	assert.GreaterOrEqual(t, lookups, 9)
 
 	// Closing delivers the log files and the final digest, which validate.
 	srv.Close()
