@@ -535,3 +535,24 @@ func (r *Recorder) ChainStates() []ChainState {
 	})
 	return out
 }
+
+// ParseSigningKeyPEM parses an RSA private key for Validation.Signer from
+// PEM: "RSA PRIVATE KEY" (PKCS#1) or "PRIVATE KEY" (PKCS#8).
+func ParseSigningKeyPEM(data []byte) (*rsa.PrivateKey, error) {
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, errors.New("trail: no PEM block")
+	}
+	if k, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
+		return k, nil
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("trail: parse private key: %w", err)
+	}
+	rk, ok := k.(*rsa.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("trail: %T is not an RSA private key", k)
+	}
+	return rk, nil
+}

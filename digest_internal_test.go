@@ -131,3 +131,19 @@ func TestKeyRing(t *testing.T) {
 	_, err = NewKeyRing(SigningKey{Signer: k1, NotBefore: t0, NotAfter: t0})
 	assert.Error(t, err)
 }
+
+func TestParseSigningKeyPEM(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("testdata", "digest-test-key.pem"))
+	require.NoError(t, err)
+	k, err := ParseSigningKeyPEM(raw)
+	require.NoError(t, err)
+	pkcs8, err := x509.MarshalPKCS8PrivateKey(k)
+	require.NoError(t, err)
+	k2, err := ParseSigningKeyPEM(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}))
+	require.NoError(t, err)
+	assert.True(t, k.Equal(k2))
+	_, err = ParseSigningKeyPEM([]byte("not pem"))
+	assert.Error(t, err)
+	_, err = ParseSigningKeyPEM(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: []byte{1, 2, 3}}))
+	assert.Error(t, err)
+}
