@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/trailkit/trail"
+	"github.com/trailkit/trail/internal/ctoracle"
 	"github.com/trailkit/trail/sink/filesink"
 )
 
@@ -38,18 +38,7 @@ func signingKey(t testing.TB) *rsa.PrivateKey {
 }
 
 // oracle returns the path of the AWS CLI verifier harness, or skips.
-func oracle(t *testing.T) string {
-	t.Helper()
-	if _, err := os.Stat("/usr/bin/aws"); err != nil {
-		t.Skip("skipping: /usr/bin/aws (Debian awscli) is not installed; .ci/run installs it")
-	}
-	_, file, _, _ := runtime.Caller(0)
-	script := filepath.Join(filepath.Dir(file), "..", "shared", "ct-oracle", "validate_logs.sh")
-	if _, err := os.Stat(script); err != nil {
-		t.Skipf("skipping: AWS verifier harness not found at %s", script)
-	}
-	return script
-}
+func oracle(t *testing.T) string { return ctoracle.Script(t) }
 
 type oracleRun struct {
 	dir, trailARN, prefix, orgID, account, region string

@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"github.com/trailkit/trail/internal/ctoracle"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -344,30 +345,7 @@ func findingKinds(fs []*IntegrityError) []Kind {
 
 // oracle locates the ct-oracle harness (../shared/ct-oracle from the repo
 // root) and the real AWS CLI; it returns "" with a reason when unusable.
-func oracle() (string, string) {
-	if _, err := os.Stat("/usr/bin/aws"); err != nil {
-		return "", "/usr/bin/aws is missing (apt-get install -y awscli)"
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err.Error()
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", "repository root (go.mod) not found"
-		}
-		dir = parent
-	}
-	script := filepath.Join(dir, "..", "shared", "ct-oracle", "validate_logs.sh")
-	if _, err := os.Stat(script); err != nil {
-		return "", "harness " + script + " is missing"
-	}
-	return script, ""
-}
+func oracle() (string, string) { return ctoracle.Find() }
 
 type awsRun struct {
 	exit   int

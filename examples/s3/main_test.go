@@ -3,11 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/trailkit/trail/internal/ctoracle"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -55,11 +55,7 @@ func TestAgainstMinIO(t *testing.T) {
 	t.Log(out.String())
 	require.Contains(t, out.String(), "delivered ")
 
-	if _, err := os.Stat("/usr/bin/aws"); err != nil {
-		t.Skip("skipping the verifier: /usr/bin/aws is not installed")
-	}
-	_, file, _, _ := runtime.Caller(0)
-	script := filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "ct-oracle", "validate_logs.sh")
+	script := ctoracle.Script(t)
 	m := regexp.MustCompile(`validate_logs\.sh (.*)`).FindStringSubmatch(out.String())
 	require.NotNil(t, m)
 	cmd := exec.Command(script, strings.Fields(m[1])...)

@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -26,6 +25,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/trailkit/trail"
+	"github.com/trailkit/trail/internal/ctoracle"
 	"github.com/trailkit/trail/sink/s3sink"
 	"github.com/trailkit/trail/verify"
 )
@@ -243,18 +243,7 @@ func signingKey(t testing.TB) *rsa.PrivateKey {
 }
 
 // oracleScript returns ../shared/ct-oracle/validate_logs.sh, or skips.
-func oracleScript(t *testing.T) string {
-	t.Helper()
-	if _, err := os.Stat("/usr/bin/aws"); err != nil {
-		t.Skip("skipping: /usr/bin/aws (Debian awscli) is not installed; .ci/run installs it")
-	}
-	_, file, _, _ := runtime.Caller(0)
-	script := filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "ct-oracle", "validate_logs.sh")
-	if _, err := os.Stat(script); err != nil {
-		t.Skipf("skipping: AWS verifier harness not found at %s", script)
-	}
-	return script
-}
+func oracleScript(t *testing.T) string { return ctoracle.Script(t) }
 
 // TestRecorderToMinIOAcceptedByAWSVerifier runs a recorder with 2-second
 // digest periods against MinIO in real time, restarts it (the new recorder
