@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"testing"
 	"time"
@@ -172,5 +173,38 @@ func FuzzRecordNoPanic(f *testing.F) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		_ = r.Record(ctx, &ev)
+	})
+}
+
+// FuzzSelectors decodes arbitrary JSON as basic and advanced selectors (the
+// shape users keep in config files): New either refuses them with an error
+// or compiles them, and matching events never panics.
+func FuzzSelectors(f *testing.F) {
+	f.Add([]byte(`[{"Name":"w","FieldSelectors":[{"Field":"eventCategory","Equals":["Management"]},{"Field":"readOnly","Equals":["false"]}]}]`), true)
+	f.Add([]byte(`[{"ReadWriteType":"WriteOnly","DataResources":[{"Type":"AWS::S3::Object","Values":["arn:aws:s3:::b/"]}]}]`), false)
+	f.Add([]byte(`[{"FieldSelectors":[{"Field":"resources.ARN","NotStartsWith":["arn:aws:s3:::x/"]},{"Field":"eventCategory","Equals":["Data"]},{"Field":"resources.type","Equals":["AWS::S3::Object"]}]}]`), true)
+	f.Fuzz(func(t *testing.T, raw []byte, advanced bool) {
+		tr := Trail{Name: "fuzzed", Sinks: []Sink{discardSink{}}}
+		if advanced {
+			if json.Unmarshal(raw, &tr.Advanced) != nil || tr.Advanced == nil {
+				return
+			}
+		} else if json.Unmarshal(raw, &tr.EventSelectors) != nil || tr.EventSelectors == nil {
+			return
+		}
+		rec, err := New(Config{AccountID: "111122223333", Region: "us-east-1", Trails: []Trail{tr}, History: NoHistory})
+		if err != nil {
+			if !errors.Is(err, ErrInvalidConfig) {
+				t.Fatalf("New: %v does not wrap ErrInvalidConfig", err)
+			}
+			return
+		}
+		defer rec.Close(context.Background())
+		for _, ev := range []Event{FixtureFullEvent(), FixtureSpecManagementEvent(), {EventSource: "a.example.com", EventName: "X"}} {
+			ev.EventTime, ev.EventID = time.Time{}, ""
+			if err := rec.Record(context.Background(), &ev); err != nil {
+				t.Fatalf("Record: %v", err)
+			}
+		}
 	})
 }

@@ -47,13 +47,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/trailkit/trail/internal/clientip"
-	"github.com/trailkit/trail/internal/ids"
-	"github.com/trailkit/trail/internal/jsontext"
 	"net/netip"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/trailkit/trail/internal/clientip"
+	"github.com/trailkit/trail/internal/ids"
+	"github.com/trailkit/trail/internal/jsontext"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"

@@ -1,9 +1,10 @@
 package trailhttp
 
 import (
-	"github.com/trailkit/trail/internal/ids"
 	"regexp"
 	"testing"
+
+	"github.com/trailkit/trail/internal/ids"
 
 	"github.com/stretchr/testify/assert"
 )

@@ -5,9 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"github.com/trailkit/trail/internal/clientip"
-	"github.com/trailkit/trail/internal/ids"
-	"github.com/trailkit/trail/internal/jsontext"
 	"io"
 	"math"
 	"net/http"
@@ -15,6 +12,10 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/trailkit/trail/internal/clientip"
+	"github.com/trailkit/trail/internal/ids"
+	"github.com/trailkit/trail/internal/jsontext"
 
 	"github.com/trailkit/trail"
 )

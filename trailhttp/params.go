@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"github.com/trailkit/trail/internal/jsontext"
 	"io"
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/trailkit/trail/internal/jsontext"
 )
 
 // Values of "bodyOmitted" in requestParameters.

@@ -7,7 +7,6 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
-	"github.com/trailkit/trail/internal/ctoracle"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/trailkit/trail/internal/ctoracle"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"

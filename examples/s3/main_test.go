@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"github.com/trailkit/trail/internal/ctoracle"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/trailkit/trail/internal/ctoracle"
 
 	"github.com/stretchr/testify/require"
 )
