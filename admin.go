@@ -19,6 +19,7 @@ type TrailError struct {
 	Message string
 }
 
+// Error implements the error interface.
 func (e *TrailError) Error() string {
 	if e.Message == "" {
 		return "trail: " + e.Code

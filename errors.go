@@ -54,6 +54,7 @@ type ValidationError struct {
 	Reason string // what is wrong with it
 }
 
+// Error implements the error interface.
 func (e *ValidationError) Error() string {
 	return "trail: invalid event: " + e.Field + ": " + e.Reason
 }
@@ -72,6 +73,7 @@ type DeliveryError struct {
 	Records int           // number of records in the file (0 for digests)
 }
 
+// Error implements the error interface.
 func (e *DeliveryError) Error() string {
 	kind := "log file"
 	if e.Digest {

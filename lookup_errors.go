@@ -20,6 +20,7 @@ type LookupError struct {
 	Err    error  // the specific sentinel
 }
 
+// Error implements the error interface.
 func (e *LookupError) Error() string { return "trail: " + e.Code + ": " + e.Reason }
 
 // Unwrap returns ErrInvalidLookup and the specific sentinel.
