@@ -16,39 +16,78 @@
 //
 // Open and New create the tables (named with Options.TablePrefix, "trail_"
 // by default) or migrate them to the current version, in one transaction
-// (PostgreSQL: under an advisory lock, so instances may start together):
+// (PostgreSQL: under an advisory lock, so instances may start together).
+// Events are stored in blocks rather than one row each, so that an Append
+// writes a few large rows and index entries per block, not seven index
+// entries per event:
 //
-//   - trail_events: one row per event, keyed by event_id, with the lookup
-//     attributes as columns (event_time in Unix seconds, event_name,
-//     event_source, username, access_key_id, read_only, event_category,
-//     error_code) and the compact JSON record. Every attribute has an index
-//     (attribute, event_time, event_id), so that the newest page of any
-//     lookup is an index range scan.
-//   - trail_resources: one row per distinct (resource type or ARN, event),
-//     keyed by (kind, value, event_time, event_id), which serves
-//     ResourceType and ResourceName lookups the same way.
+//   - trail_blocks: one row per block of up to 512 events of one Append
+//     (sorted by event time, so that a block covers a short time range):
+//     id, min_time and max_time (Unix seconds), n, head and data. head
+//     (S2-compressed) lists every event's time, ID and lookup attributes
+//     (event name and source, username, access key ID, read-only flag,
+//     category, error code, resource types and ARNs) and where its record
+//     lies in data; data holds the compact JSON records, zstd-compressed in
+//     segments of 256. Indexed by (max_time) and (min_time).
+//   - trail_postings: one row per distinct (attribute, value) per block,
+//     for every lookup attribute but EventId, with the time range of the
+//     block's events that have the value. The key (epoch, attribute,
+//     value, max_time, block_id) starts with the block's epoch (its id / 16),
+//     so that an Append's postings go to the few pages of the newest epoch
+//     instead of all over the table (which made the cost of an Append grow
+//     with the store).
+//   - trail_epochs: the time range of each epoch's blocks.
+//   - trail_ids and trail_new_ids: event_id → block_id, for idempotency
+//     and EventId lookups. On SQLite, Append looks new IDs up in trail_ids
+//     and inserts them into the small trail_new_ids, which is moved into
+//     trail_ids (in key order) every 64 blocks: event IDs are random, and
+//     inserting every batch's IDs into one large B-tree dirties a page per
+//     ID, so that the Append rate fell as the store grew. PostgreSQL
+//     inserts into trail_ids directly.
 //   - trail_meta: the schema version and the key of the page tokens, shared
 //     by every instance using the database.
 //
-// Append inserts a batch in one transaction with INSERT … ON CONFLICT DO
-// NOTHING: idempotent by event ID, the first copy wins. Pruning deletes by
-// event_time.
+// Append de-duplicates the batch, inserts its new event IDs with INSERT …
+// ON CONFLICT DO NOTHING (idempotent by event ID, the first copy wins), and
+// writes blocks of the new events with their postings, in one transaction;
+// the blocks are encoded and compressed while the IDs are inserted.
+//
+// Lookup takes the candidate blocks of the query newest first (from the
+// postings of its most selective attribute, epoch by epoch; from trail_ids
+// for an EventId; else from trail_blocks), decodes and filters their heads,
+// keeps the best page, and stops once the next candidate's newest event is
+// older than the page's last one (blocks may overlap in time: appends are
+// not in event-time order). Only the segments that hold the page's events
+// are decompressed and decoded. Prune deletes the blocks whose events are
+// all older than the cut, rewrites the blocks that straddle it without the
+// older events, and deletes their postings and IDs.
+//
+// Version 1 (one row per event in trail_events, with trail_resources) is
+// migrated when a store opens it: the events are moved into blocks, a
+// thousand at a time in event-time order, and both old tables are dropped,
+// in the migration's transaction.
 //
 // # Performance
 //
 // Measured by BenchmarkAppend and BenchmarkLookup (sqlhistory_bench_test.go:
-// batches of 1,000 synthetic events of about 1.5 KB of JSON, 2-core x86-64):
+// batches of 1,000 synthetic events of about 1.5 KB of JSON, 2-core x86-64,
+// shared):
 //
-//	                              SQLite (modernc, WAL)  PostgreSQL 15 (loopback, fsync off)
-//	sustained Append              ~14,000 events/s       ~21,000 events/s
-//	50 newest for an EventName    0.9-1.3 ms             1.2-1.7 ms   (200,000 events stored)
+//	                                     SQLite (modernc, WAL)  PostgreSQL 15 (loopback, fsync off)
+//	sustained Append, 100,000 events     ~57,000 events/s       ~52,000 events/s
+//	sustained Append, 300,000 events     ~45,000 events/s
+//	50 newest, frequent EventName        2.5 ms                 3.5 ms   (200,000 events stored)
+//	50 newest, rare EventName            12 ms                  17 ms
+//	50 newest, Username / ResourceType   4.7 / 2.2 ms           6.3 / 2.6 ms
 //
-// SQLite appends stay well below 50,000 events/s: with modernc's pure-Go
-// SQLite, inserting one 1.5 KB row costs about 17 µs even without secondary
-// indexes (about 58,000 rows/s), and the seven indexes and the resource
-// rows roughly triple that. Appends go in one transaction of single-row
-// prepared statements on SQLite (faster with modernc than multi-row
-// statements) and in one unnest statement per table on PostgreSQL.
+// Version 1 (a row per event, seven indexes) appended about 14,000 events/s
+// on SQLite and 15,000-21,000 on PostgreSQL, and found the 50 newest in
+// 1-2 ms on both. Lookups now decode block heads (about 500 events each)
+// instead of reading 50 rows: a value spread thinly over many blocks (the
+// rare EventName) costs the most. The Append rate of SQLite still declines
+// slowly as the store grows (merging trail_new_ids rewrites the pages of
+// trail_ids, and a lookup seeks every epoch of the time range); far larger
+// stores would want tiered merges and compaction of old epochs.
 package sqlhistory
 
 import (
@@ -58,10 +97,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/trailkit/trail"
 )
@@ -104,9 +143,10 @@ func (d Dialect) DriverName() string {
 type Options struct {
 	// Dialect of the database. Required.
 	Dialect Dialect
-	// TablePrefix names the tables: <prefix>events, <prefix>resources and
-	// <prefix>meta (default "trail_"). Lower-case letters, digits and '_',
-	// starting with a letter or '_'.
+	// TablePrefix names the tables: <prefix>blocks, <prefix>postings,
+	// <prefix>epochs, <prefix>ids, <prefix>new_ids and <prefix>meta, and on
+	// PostgreSQL the sequence <prefix>block_ids (default "trail_").
+	// Lower-case letters, digits and '_', starting with a letter or '_'.
 	TablePrefix string
 }
 
@@ -224,10 +264,20 @@ func (s *Store) ph(n int) string {
 	return "?"
 }
 
+// migration is one schema version: statements ("pg:" or "sqlite:" first
+// limits one to a dialect), then an optional conversion in Go, then more
+// statements.
+type migration struct {
+	stmts   []string
+	convert func(s *Store, ctx context.Context, tx *sql.Tx) error
+	after   []string
+}
+
 // The schema, version by version. {p} is the table prefix; {bool},
-// {bigint}, {blob} and {text} the dialect's types.
-var migrations = [][]string{
-	1: {
+// {bigint}, {blob}, {text}, {idpk} and {without_rowid} the dialect's types
+// and clauses.
+var migrations = []migration{
+	1: {stmts: []string{
 		`CREATE TABLE {p}events (
 			event_id {text} NOT NULL PRIMARY KEY,
 			event_time {bigint} NOT NULL,
@@ -252,27 +302,122 @@ var migrations = [][]string{
 			event_time {bigint} NOT NULL,
 			event_id {text} NOT NULL,
 			PRIMARY KEY (kind, value, event_time, event_id)){without_rowid}`,
+	}},
+	2: {
+		stmts: []string{
+			`CREATE TABLE {p}blocks (
+				id {idpk},
+				min_time {bigint} NOT NULL,
+				max_time {bigint} NOT NULL,
+				n INTEGER NOT NULL,
+				head {blob} NOT NULL,
+				data {blob} NOT NULL)`,
+			`CREATE INDEX {p}blocks_max ON {p}blocks (max_time, id, min_time)`,
+			`CREATE INDEX {p}blocks_min ON {p}blocks (min_time)`,
+			`pg:CREATE SEQUENCE {p}block_ids`,
+			`CREATE TABLE {p}epochs (
+				epoch {bigint} NOT NULL PRIMARY KEY,
+				min_time {bigint} NOT NULL,
+				max_time {bigint} NOT NULL)`,
+			`CREATE TABLE {p}postings (
+				epoch {bigint} NOT NULL,
+				attr SMALLINT NOT NULL,
+				value {text} NOT NULL,
+				max_time {bigint} NOT NULL,
+				block_id {bigint} NOT NULL,
+				min_time {bigint} NOT NULL,
+				PRIMARY KEY (epoch, attr, value, max_time, block_id)){without_rowid}`,
+			`CREATE TABLE {p}ids (
+				event_id {text} NOT NULL PRIMARY KEY,
+				block_id {bigint} NOT NULL){without_rowid}`,
+			`CREATE TABLE {p}new_ids (
+				event_id {text} NOT NULL PRIMARY KEY,
+				block_id {bigint} NOT NULL){without_rowid}`,
+		},
+		convert: (*Store).convertV1,
+		after: []string{
+			`DROP TABLE {p}resources`,
+			`DROP TABLE {p}events`,
+		},
 	},
 }
 
-// The kinds of trail_resources rows.
-const (
-	kindType = 1
-	kindName = 2
-)
+// convertV1 moves the events of the version 1 tables into blocks, a
+// thousand at a time in event time order.
+func (s *Store) convertV1(ctx context.Context, tx *sql.Tx) error {
+	var (
+		lastT  int64 = math.MinInt64
+		lastID string
+	)
+	for {
+		rows, err := tx.QueryContext(ctx, s.sql(`SELECT event_time, event_id, record FROM {p}events
+			WHERE event_time > `+s.ph(1)+` OR event_time = `+s.ph(2)+` AND event_id > `+s.ph(3)+`
+			ORDER BY event_time, event_id LIMIT 1000`), lastT, lastT, lastID)
+		if err != nil {
+			return err
+		}
+		var batch []*trail.Event
+		for rows.Next() {
+			var rec []byte
+			if err := rows.Scan(&lastT, &lastID, &rec); err != nil {
+				rows.Close()
+				return err
+			}
+			ev := new(trail.Event)
+			if err := json.Unmarshal(rec, ev); err != nil {
+				rows.Close()
+				return fmt.Errorf("event %s: %w", lastID, err)
+			}
+			batch = append(batch, ev)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := s.appendTx(ctx, tx, batch); err != nil {
+			return err
+		}
+	}
+}
 
 func (s *Store) sql(q string) string {
 	r := strings.NewReplacer("{p}", s.p, "{text}", "TEXT", "{bigint}", "BIGINT", "{bool}", "BOOLEAN", "{blob}", "BLOB",
-		"{without_rowid}", " WITHOUT ROWID")
+		"{without_rowid}", " WITHOUT ROWID", "{idpk}", "INTEGER PRIMARY KEY", "{least}", "min", "{greatest}", "max")
 	if s.d == PostgreSQL {
 		r = strings.NewReplacer("{p}", s.p, "{text}", `TEXT COLLATE "C"`, "{bigint}", "BIGINT", "{bool}", "BOOLEAN",
-			"{blob}", "BYTEA", "{without_rowid}", "")
+			"{blob}", "BYTEA", "{without_rowid}", "", "{idpk}", "BIGINT PRIMARY KEY", "{least}", "LEAST", "{greatest}", "GREATEST")
 	}
 	return r.Replace(q)
 }
 
+// exec runs a migration statement, unless it is for the other dialect.
+func (s *Store) exec(ctx context.Context, tx *sql.Tx, stmt string) error {
+	if rest, ok := strings.CutPrefix(stmt, "pg:"); ok {
+		if s.d != PostgreSQL {
+			return nil
+		}
+		stmt = rest
+	} else if rest, ok := strings.CutPrefix(stmt, "sqlite:"); ok {
+		if s.d != SQLite {
+			return nil
+		}
+		stmt = rest
+	}
+	_, err := tx.ExecContext(ctx, s.sql(stmt))
+	return err
+}
+
 // migrate creates or upgrades the schema and returns the page-token key.
 func (s *Store) migrate(ctx context.Context) ([]byte, error) {
+	return s.migrateTo(ctx, len(migrations)-1)
+}
+
+// migrateTo creates or upgrades the schema to version target (the tests
+// make older versions) and returns the page-token key.
+func (s *Store) migrateTo(ctx context.Context, target int) ([]byte, error) {
 	fail := func(err error) ([]byte, error) { return nil, fmt.Errorf("sqlhistory: preparing the schema: %w", err) }
 	if _, err := s.db.ExecContext(ctx, s.sql(`CREATE TABLE IF NOT EXISTS {p}meta (name TEXT PRIMARY KEY, value {blob} NOT NULL)`)); err != nil {
 		return fail(err)
@@ -301,19 +446,30 @@ func (s *Store) migrate(ctx context.Context) ([]byte, error) {
 	if version > len(migrations)-1 {
 		return nil, fmt.Errorf("%w: database has version %d, this package knows %d", ErrSchemaTooNew, version, len(migrations)-1)
 	}
-	for ver := version + 1; ver < len(migrations); ver++ {
-		for _, stmt := range migrations[ver] {
-			if _, err := tx.ExecContext(ctx, s.sql(stmt)); err != nil {
+	for ver := version + 1; ver <= target; ver++ {
+		m := &migrations[ver]
+		for _, stmt := range m.stmts {
+			if err := s.exec(ctx, tx, stmt); err != nil {
+				return fail(fmt.Errorf("version %d: %w", ver, err))
+			}
+		}
+		if m.convert != nil {
+			if err := m.convert(s, ctx, tx); err != nil {
+				return fail(fmt.Errorf("version %d: %w", ver, err))
+			}
+		}
+		for _, stmt := range m.after {
+			if err := s.exec(ctx, tx, stmt); err != nil {
 				return fail(fmt.Errorf("version %d: %w", ver, err))
 			}
 		}
 	}
-	if version != len(migrations)-1 {
+	if version < target {
 		if _, err := tx.ExecContext(ctx, s.sql(`DELETE FROM {p}meta WHERE name = 'schema_version'`)); err != nil {
 			return fail(err)
 		}
 		if _, err := tx.ExecContext(ctx, s.sql(`INSERT INTO {p}meta (name, value) VALUES ('schema_version', `+s.ph(1)+`)`),
-			[]byte(strconv.Itoa(len(migrations)-1))); err != nil {
+			[]byte(strconv.Itoa(target))); err != nil {
 			return fail(err)
 		}
 	}
@@ -329,316 +485,4 @@ func (s *Store) migrate(ctx context.Context) ([]byte, error) {
 		return fail(err)
 	}
 	return key, nil
-}
-
-// Append stores events in one transaction, skipping event IDs that are
-// stored already (the first copy wins, also within events).
-func (s *Store) Append(ctx context.Context, events []trail.Event) error {
-	if len(events) == 0 {
-		return nil
-	}
-	seen := make(map[string]struct{}, len(events))
-	batch := make([]*trail.Event, 0, len(events))
-	for i := range events {
-		ev := &events[i]
-		if ev.EventID == "" {
-			return &trail.ValidationError{Field: "eventID", Reason: "empty"}
-		}
-		if _, dup := seen[ev.EventID]; dup {
-			continue
-		}
-		seen[ev.EventID] = struct{}{}
-		batch = append(batch, ev)
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlhistory: append: %w", err)
-	}
-	defer tx.Rollback()
-	if s.d == SQLite {
-		err = s.appendRows(ctx, tx, batch)
-	} else {
-		err = s.appendArrays(ctx, tx, batch)
-	}
-	if err != nil {
-		return fmt.Errorf("sqlhistory: append: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlhistory: append: %w", err)
-	}
-	return nil
-}
-
-const insertEvent = `INSERT INTO {p}events (event_id, event_time, event_name, event_source, username, access_key_id, read_only, event_category, error_code, record) VALUES `
-
-// eventArgs appends the column values of ev, its record encoded into buf.
-func eventArgs(args []any, ev *trail.Event, buf []byte) []any {
-	return append(args, ev.EventID, ev.EventTime.Unix(), ev.EventName, ev.EventSource, ev.LookupUsername(),
-		ev.UserIdentity.AccessKeyID, ev.IsReadOnly(), ev.EventCategory, ev.ErrorCode, string(buf))
-}
-
-// resourceRows calls add for every (kind, value) row of ev's resources.
-func resourceRows(ev *trail.Event, add func(kind int, value string) error) error {
-	for _, r := range ev.Resources {
-		if r.Type != "" {
-			if err := add(kindType, r.Type); err != nil {
-				return err
-			}
-		}
-		if r.ARN != "" {
-			if err := add(kindName, r.ARN); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// appendRows inserts one row per statement execution: with modernc's
-// SQLite a prepared single-row statement is faster than multi-row ones.
-func (s *Store) appendRows(ctx context.Context, tx *sql.Tx, batch []*trail.Event) error {
-	evStmt, err := tx.PrepareContext(ctx, s.sql(insertEvent+`(?,?,?,?,?,?,?,?,?,?) ON CONFLICT (event_id) DO NOTHING`))
-	if err != nil {
-		return err
-	}
-	defer evStmt.Close()
-	resStmt, err := tx.PrepareContext(ctx, s.sql(`INSERT INTO {p}resources (kind, value, event_time, event_id) VALUES (?,?,?,?) ON CONFLICT DO NOTHING`))
-	if err != nil {
-		return err
-	}
-	defer resStmt.Close()
-	var (
-		buf  []byte
-		args []any
-	)
-	for _, ev := range batch {
-		buf = ev.AppendJSON(buf[:0])
-		args = eventArgs(args[:0], ev, buf)
-		res, err := evStmt.ExecContext(ctx, args...)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			continue // stored already
-		}
-		t := ev.EventTime.Unix()
-		err = resourceRows(ev, func(kind int, value string) error {
-			_, err := resStmt.ExecContext(ctx, kind, value, t, ev.EventID)
-			return err
-		})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// appendArrays inserts the whole batch with one statement per table,
-// passing each column as an array (PostgreSQL's unnest), and learns which
-// events were new from RETURNING.
-func (s *Store) appendArrays(ctx context.Context, tx *sql.Tx, batch []*trail.Event) error {
-	n := len(batch)
-	var (
-		ids, names, sources, users, keys, cats, errs, recs = make([]string, n), make([]string, n), make([]string, n),
-			make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		times = make([]int64, n)
-		ros   = make([]bool, n)
-		buf   []byte
-	)
-	for i, ev := range batch {
-		buf = ev.AppendJSON(buf[:0])
-		ids[i], times[i], names[i], sources[i], users[i] = ev.EventID, ev.EventTime.Unix(), ev.EventName, ev.EventSource, ev.LookupUsername()
-		keys[i], ros[i], cats[i], errs[i], recs[i] = ev.UserIdentity.AccessKeyID, ev.IsReadOnly(), ev.EventCategory, ev.ErrorCode, string(buf)
-	}
-	rows, err := tx.QueryContext(ctx, s.sql(insertEvent[:len(insertEvent)-len("VALUES ")])+
-		`SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::boolean[], $8::text[], $9::text[], $10::text[])
-		ON CONFLICT (event_id) DO NOTHING RETURNING event_id`,
-		ids, times, names, sources, users, keys, ros, cats, errs, recs)
-	if err != nil {
-		return err
-	}
-	inserted := make(map[string]struct{}, n)
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
-		inserted[id] = struct{}{}
-	}
-	if err := rows.Close(); err != nil {
-		return err
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	var (
-		kinds  []int16
-		values []string
-		rtimes []int64
-		rids   []string
-	)
-	for _, ev := range batch {
-		if _, ok := inserted[ev.EventID]; !ok {
-			continue
-		}
-		_ = resourceRows(ev, func(kind int, value string) error {
-			kinds, values = append(kinds, int16(kind)), append(values, value)
-			rtimes, rids = append(rtimes, ev.EventTime.Unix()), append(rids, ev.EventID)
-			return nil
-		})
-	}
-	if len(kinds) == 0 {
-		return nil
-	}
-	_, err = tx.ExecContext(ctx, s.sql(`INSERT INTO {p}resources (kind, value, event_time, event_id)
-		SELECT * FROM unnest($1::smallint[], $2::text[], $3::bigint[], $4::text[]) ON CONFLICT DO NOTHING`),
-		kinds, values, rtimes, rids)
-	return err
-}
-
-// Lookup returns one page of the events matching q, newest first (see
-// trail.HistoryStore).
-func (s *Store) Lookup(ctx context.Context, q *trail.LookupQuery) (*trail.LookupPage, error) {
-	if err := q.Validate(); err != nil {
-		return nil, err
-	}
-	cur, hasCur, err := s.tokens.Decode(q)
-	if err != nil {
-		return nil, err
-	}
-	k := q.PageSize()
-	lo, hi := q.TimeBounds(time.Now())
-
-	var (
-		args  []any
-		where []string
-	)
-	arg := func(v any) string {
-		args = append(args, v)
-		return s.ph(len(args))
-	}
-	// Drive from the resources table when the query names a resource, so
-	// that its primary key gives the order; else from events.
-	from, tcol, icol := s.sql("{p}events e"), "e.event_time", "e.event_id"
-	first := -1
-	for i, a := range q.Attributes {
-		if a.Key == trail.LookupResourceType || a.Key == trail.LookupResourceName {
-			first = i
-			break
-		}
-	}
-	if first >= 0 {
-		a := q.Attributes[first]
-		from = s.sql("{p}resources r JOIN {p}events e ON e.event_id = r.event_id")
-		tcol, icol = "r.event_time", "r.event_id"
-		where = append(where, "r.kind = "+arg(kindOf(a.Key)), "r.value = "+arg(a.Value))
-	}
-	if lo > hi {
-		return &trail.LookupPage{}, nil
-	}
-	if !q.StartTime.IsZero() {
-		where = append(where, tcol+" >= "+arg(lo))
-	}
-	where = append(where, tcol+" <= "+arg(hi))
-	if hasCur {
-		ct := cur.Time.Unix()
-		where = append(where, "("+tcol+", "+icol+") < ("+arg(ct)+", "+arg(cur.EventID)+")")
-	}
-	for i, a := range q.Attributes {
-		if i == first {
-			continue
-		}
-		switch a.Key {
-		case trail.LookupEventID:
-			where = append(where, "e.event_id = "+arg(a.Value))
-		case trail.LookupEventName:
-			where = append(where, "e.event_name = "+arg(a.Value))
-		case trail.LookupEventSource:
-			where = append(where, "e.event_source = "+arg(a.Value))
-		case trail.LookupUsername:
-			where = append(where, "e.username = "+arg(a.Value))
-		case trail.LookupAccessKeyID:
-			where = append(where, "e.access_key_id = "+arg(a.Value))
-		case trail.LookupReadOnly:
-			where = append(where, "e.read_only = "+arg(a.Value == "true"))
-		case trail.LookupEventCategory:
-			where = append(where, "e.event_category = "+arg(a.Value))
-		case trail.LookupErrorCode:
-			where = append(where, "e.error_code = "+arg(a.Value))
-		case trail.LookupResourceType, trail.LookupResourceName:
-			where = append(where, s.sql("EXISTS (SELECT 1 FROM {p}resources x WHERE x.kind = ")+arg(kindOf(a.Key))+
-				" AND x.value = "+arg(a.Value)+" AND x.event_time = e.event_time AND x.event_id = e.event_id)")
-		}
-	}
-	switch q.Errors {
-	case trail.OnlyErrors:
-		where = append(where, "e.error_code <> ''")
-	case trail.NoErrors:
-		where = append(where, "e.error_code = ''")
-	}
-	query := "SELECT e.record FROM " + from + " WHERE " + strings.Join(where, " AND ") +
-		" ORDER BY " + tcol + " DESC, " + icol + " DESC LIMIT " + strconv.Itoa(k+1)
-	rows, err := s.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlhistory: lookup: %w", err)
-	}
-	defer rows.Close()
-	page := &trail.LookupPage{Events: make([]trail.Event, 0, min(k+1, 64))}
-	for rows.Next() {
-		var rec string
-		if err := rows.Scan(&rec); err != nil {
-			return nil, fmt.Errorf("sqlhistory: lookup: %w", err)
-		}
-		var ev trail.Event
-		if err := json.Unmarshal([]byte(rec), &ev); err != nil {
-			return nil, fmt.Errorf("sqlhistory: lookup: stored record: %w", err)
-		}
-		page.Events = append(page.Events, ev)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlhistory: lookup: %w", err)
-	}
-	if len(page.Events) > k {
-		page.Events = page.Events[:k]
-		last := &page.Events[k-1]
-		page.NextToken = s.tokens.Encode(q, trail.PageCursor{Time: last.EventTime, EventID: last.EventID})
-	}
-	return page, nil
-}
-
-func kindOf(k trail.LookupAttributeKey) int {
-	if k == trail.LookupResourceType {
-		return kindType
-	}
-	return kindName
-}
-
-// Prune deletes the events older than before and returns how many it
-// deleted.
-func (s *Store) Prune(ctx context.Context, before time.Time) (int, error) {
-	cut := before.Unix()
-	if before.Nanosecond() > 0 {
-		cut++ // an event at the whole second before 'before' is older
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, fmt.Errorf("sqlhistory: prune: %w", err)
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, s.sql("DELETE FROM {p}resources WHERE event_time < ")+s.ph(1), cut); err != nil {
-		return 0, fmt.Errorf("sqlhistory: prune: %w", err)
-	}
-	res, err := tx.ExecContext(ctx, s.sql("DELETE FROM {p}events WHERE event_time < ")+s.ph(1), cut)
-	if err != nil {
-		return 0, fmt.Errorf("sqlhistory: prune: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("sqlhistory: prune: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, fmt.Errorf("sqlhistory: prune: %w", err)
-	}
-	return int(n), nil
 }

@@ -112,9 +112,10 @@ func openPostgres(t testing.TB, dsn string) *sqlhistory.Store {
 	s, err := sqlhistory.New(context.Background(), db, sqlhistory.Options{Dialect: sqlhistory.PostgreSQL, TablePrefix: prefix})
 	require.NoError(t, err)
 	t.Cleanup(func() {
-		for _, tbl := range []string{"events", "resources", "meta"} {
+		for _, tbl := range []string{"events", "resources", "blocks", "epochs", "postings", "ids", "new_ids", "meta"} {
 			_, _ = db.Exec("DROP TABLE IF EXISTS " + prefix + tbl)
 		}
+		_, _ = db.Exec("DROP SEQUENCE IF EXISTS " + prefix + "block_ids")
 		_ = db.Close()
 	})
 	return s
