@@ -16,10 +16,12 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io/fs"
 	"log"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -99,6 +101,10 @@ func run(out string, n int, span, period time.Duration) error {
 	fmt.Printf("recorded %d events (%d selected by no trail); delivered %d log files (%d bytes gzip'd) and %d digests to %s/\n\n",
 		st.Recorded, st.Unselected, st.FilesDelivered, st.BytesDelivered, st.DigestsDelivered, out)
 
+	if err := listFolders(out); err != nil {
+		return err
+	}
+
 	// Verify every chain: one per trail and source region.
 	keys := []verify.PublicKey{verify.NewPublicKey(&key.PublicKey)}
 	store := verify.FSStore(os.DirFS(out))
@@ -172,4 +178,48 @@ func event(i int) *trail.Event {
 		ev.Resources = []trail.Resource{{Type: trail.ResourceS3Object, ARN: fmt.Sprintf("arn:aws:s3:::%s/2026/%d.pdf", b, i)}}
 	}
 	return ev
+}
+
+// listFolders prints each folder of the output with the number of log or
+// digest files in it and the name of the newest one.
+func listFolders(out string) error {
+	type folder struct {
+		n      int
+		newest string
+	}
+	folders := map[string]*folder{}
+	err := filepath.WalkDir(out, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".json.gz") {
+			return err
+		}
+		rel, err := filepath.Rel(out, path)
+		if err != nil {
+			return err
+		}
+		dir, name := filepath.Split(rel)
+		f := folders[dir]
+		if f == nil {
+			f = &folder{}
+			folders[dir] = f
+		}
+		f.n++
+		if name > f.newest {
+			f.newest = name
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	dirs := make([]string, 0, len(folders))
+	for d := range folders {
+		dirs = append(dirs, d)
+	}
+	sort.Strings(dirs)
+	fmt.Println("what it wrote (folder, files, newest file):")
+	for _, d := range dirs {
+		fmt.Printf("  %s  %d files, e.g. %s\n", d, folders[d].n, folders[d].newest)
+	}
+	fmt.Println()
+	return nil
 }
