@@ -36,6 +36,25 @@
 // MultiRegion, and only events of Config.AccountID unless it is an
 // organization trail.
 //
+// # Validation
+//
+// A trail with Validation writes CloudTrail's hourly digest chain: signed
+// (SHA256withRSA) digest files in CloudTrail's exact format, which the real
+// `aws cloudtrail validate-logs` and package verify accept. Chains survive
+// restarts (see Validation).
+//
+// # History
+//
+// Accepted management events enter the event history (Config.History: an
+// in-memory store by default, or any HistoryStore such as
+// history/sqlhistory), searchable with LookupEvents, Events and Query.
+//
+// # Trails at run time
+//
+// CreateTrail, UpdateTrail, DeleteTrail, StartLogging, StopLogging,
+// PutEventSelectors and their readers change and describe trails while
+// events are recorded; each call is itself recorded as an event.
+//
 // # Lifecycle
 //
 // Flush cuts all batches and waits for their delivery. Close stops accepting
