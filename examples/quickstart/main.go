@@ -91,6 +91,8 @@ func run(out string, n int, span, period time.Duration) error {
 		}
 		time.Sleep(pace)
 	}
+	// The final digests end when Close runs, no earlier than closing.
+	closing := time.Now().UTC().Truncate(time.Second)
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := rec.Close(cctx); err != nil {
@@ -118,7 +120,7 @@ func run(out string, n int, span, period time.Duration) error {
 			arn := "arn:aws:cloudtrail:" + home + ":" + account + ":trail/" + t.Name
 			rep, err := verify.Validate(ctx, store, verify.Options{
 				Bucket: bucket, TrailARN: arn, Prefix: t.Prefix, Region: region,
-				Start: start, End: end, ExpectedEnd: end.Add(-time.Second), PublicKeys: keys,
+				Start: start, End: end, ExpectedEnd: closing, PublicKeys: keys,
 			})
 			if err != nil {
 				return fmt.Errorf("verify %s %s: %w", t.Name, region, err)
