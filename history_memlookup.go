@@ -292,14 +292,10 @@ func (m *MemoryHistory) searchSeg(s *memSegment, p *memPlan, top *topK, verify *
 	if one >= 0 {
 		drv, best = memIter{kind: iterOne, cur: one}, 1
 	}
-	for _, c := range p.chains {
-		ci := &s.chains[c.idx]
-		slot, ok := ci.slot[c.h]
-		if !ok {
-			return
-		}
-		it := memIter{kind: iterChain, c: ci, cur: int(ci.head[slot])}
-		if n := ci.count[slot]; n < best {
+	// consider makes it the driver when its posting list is the shortest so
+	// far; every other iterator follows (filters) the driver.
+	consider := func(it memIter, n uint32) {
+		if n < best {
 			if drv.kind != iterAll {
 				followers = append(followers, drv)
 			}
@@ -308,21 +304,21 @@ func (m *MemoryHistory) searchSeg(s *memSegment, p *memPlan, top *topK, verify *
 			followers = append(followers, it)
 		}
 	}
+	for _, c := range p.chains {
+		ci := &s.chains[c.idx]
+		slot, ok := ci.slot[c.h]
+		if !ok {
+			return
+		}
+		consider(memIter{kind: iterChain, c: ci, cur: int(ci.head[slot])}, ci.count[slot])
+	}
 	for _, c := range p.multis {
 		mi := &s.multi[c.idx]
 		slot, ok := mi.slot[c.h]
 		if !ok {
 			return
 		}
-		it := memIter{kind: iterMulti, m: mi, cur: int(mi.head[slot])}
-		if n := mi.count[slot]; n < best {
-			if drv.kind != iterAll {
-				followers = append(followers, drv)
-			}
-			drv, best = it, n
-		} else {
-			followers = append(followers, it)
-		}
+		consider(memIter{kind: iterMulti, m: mi, cur: int(mi.head[slot])}, mi.count[slot])
 	}
 	for i := range followers {
 		followers[i].last = followers[i].next()
