@@ -45,17 +45,10 @@ func (s *Sink) String() string { return "memsink" }
 // Deliver stores f. Redelivering a key replaces the earlier file (its events
 // are not counted twice). If FailWith set an error, Deliver returns it.
 func (s *Sink) Deliver(ctx context.Context, f *trail.LogFile) error {
-	if err := ctx.Err(); err != nil {
+	if err := s.lockFor(ctx, f == nil || f.Key == "", "log file"); err != nil {
 		return err
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.fail != nil {
-		return s.fail
-	}
-	if f == nil || f.Key == "" {
-		return fmt.Errorf("memsink: %w: empty log file", trail.ErrPermanent)
-	}
 	evs := make([]trail.Event, len(f.Records))
 	for i, rec := range f.Records {
 		if err := evs[i].UnmarshalJSON(rec); err != nil {
@@ -156,17 +149,10 @@ func (s *Sink) Reset() {
 
 // DeliverDigest stores a digest file with its metadata.
 func (s *Sink) DeliverDigest(ctx context.Context, d *trail.Digest) error {
-	if err := ctx.Err(); err != nil {
+	if err := s.lockFor(ctx, d == nil || d.Key == "", "digest"); err != nil {
 		return err
 	}
-	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.fail != nil {
-		return s.fail
-	}
-	if d == nil || d.Key == "" {
-		return fmt.Errorf("memsink: %w: empty digest", trail.ErrPermanent)
-	}
 	if s.digests == nil {
 		s.digests = map[string]*trail.Digest{}
 	}
@@ -227,4 +213,22 @@ func (s *Sink) Get(ctx context.Context, key string) ([]byte, map[string]string, 
 		return d.Body, d.Metadata(), nil
 	}
 	return nil, nil, fmt.Errorf("memsink: %s: %w", key, fs.ErrNotExist)
+}
+
+// lockFor checks a delivery (context, FailWith, an empty file) and, when it
+// may go ahead, returns nil with s.mu held.
+func (s *Sink) lockFor(ctx context.Context, empty bool, what string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if empty {
+		return fmt.Errorf("memsink: %w: empty %s", trail.ErrPermanent, what)
+	}
+	s.mu.Lock()
+	if s.fail != nil {
+		err := s.fail
+		s.mu.Unlock()
+		return err
+	}
+	return nil
 }
