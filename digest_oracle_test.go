@@ -2,17 +2,17 @@ package trail_test
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/rsa"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/trailkit/trail/internal/testkeys"
 
 	"github.com/stretchr/testify/require"
 	"github.com/trailkit/trail"
@@ -20,22 +20,8 @@ import (
 	"github.com/trailkit/trail/sink/filesink"
 )
 
-var (
-	testKeyOnce sync.Once
-	testKey     *rsa.PrivateKey
-)
-
 // signingKey returns one RSA-2048 key per test binary.
-func signingKey(t testing.TB) *rsa.PrivateKey {
-	testKeyOnce.Do(func() {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			panic(err)
-		}
-		testKey = k
-	})
-	return testKey
-}
+func signingKey(t testing.TB) *rsa.PrivateKey { return testkeys.RSA(t) }
 
 // oracle returns the path of the AWS CLI verifier harness, or skips.
 func oracle(t *testing.T) string { return ctoracle.Script(t) }

@@ -2,30 +2,16 @@ package notify_test
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/rsa"
 	"errors"
-	"sync"
 	"testing"
+
+	"github.com/trailkit/trail/internal/testkeys"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
-var (
-	keyOnce sync.Once
-	key     *rsa.PrivateKey
-)
-
-func testKey(t *testing.T) *rsa.PrivateKey {
-	keyOnce.Do(func() {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			panic(err)
-		}
-		key = k
-	})
-	return key
-}
+func testKey(t testing.TB) *rsa.PrivateKey { return testkeys.RSA(t) }
 
 // offlineS3 is an s3sink.API whose every call fails (no network).
 type offlineS3 struct{}

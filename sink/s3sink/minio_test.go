@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trailkit/trail/internal/testkeys"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -226,21 +228,7 @@ func TestMinIOErrors(t *testing.T) {
 	}
 }
 
-var (
-	keyOnce sync.Once
-	rsaKey  *rsa.PrivateKey
-)
-
-func signingKey(t testing.TB) *rsa.PrivateKey {
-	keyOnce.Do(func() {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			panic(err)
-		}
-		rsaKey = k
-	})
-	return rsaKey
-}
+func signingKey(t testing.TB) *rsa.PrivateKey { return testkeys.RSA(t) }
 
 // oracleScript returns ../shared/ct-oracle/validate_logs.sh, or skips.
 func oracleScript(t *testing.T) string { return ctoracle.Script(t) }

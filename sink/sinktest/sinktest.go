@@ -19,7 +19,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"crypto/rand"
 	"crypto/rsa"
 	"errors"
 	"io"
@@ -29,6 +28,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/trailkit/trail/internal/testkeys"
 
 	"github.com/trailkit/trail"
 	"github.com/trailkit/trail/verify"
@@ -193,21 +194,7 @@ func testConcurrent(t *testing.T, s trail.Sink) {
 	}
 }
 
-var (
-	keyOnce sync.Once
-	rsaKey  *rsa.PrivateKey
-)
-
-func signingKey(t *testing.T) *rsa.PrivateKey {
-	keyOnce.Do(func() {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rsaKey = k
-	})
-	return rsaKey
-}
+func signingKey(t testing.TB) *rsa.PrivateKey { return testkeys.RSA(t) }
 
 func testDigest(t *testing.T, s trail.Sink) {
 	ds, ok := s.(trail.DigestSink)
