@@ -1,19 +1,25 @@
 package trail
 
+// The batcher: open batches per (trail, account, region), their deadlines,
+// and cutting them into log files.
+
 import (
-	"crypto/sha256"
 	"encoding/json"
-	"fmt"
 	"math/rand/v2"
 	"time"
 )
+
+// histBatchSize is how many events the batcher collects before it hands
+// them to the history worker (it also hands off whenever its queue is
+// empty).
+const histBatchSize = 512
 
 func (p *pipe) add(it *item) {
 	ev := &it.ev
 	if it.hist {
 		p.hist = append(p.hist, *ev)
-		if len(p.hist) >= 512 {
-			p.flushHistory()
+		if len(p.hist) >= histBatchSize {
+			p.handOffHistory(false)
 		}
 	}
 	if it.mask == 0 {
@@ -43,34 +49,28 @@ func (p *pipe) add(it *item) {
 			}
 		}
 		b.add(rec, ev.EventTime)
+		p.open.Add(1)
 		if len(b.ends) >= ts.cfg.MaxRecords || len(b.buf)+2 >= ts.cfg.MaxBytes {
 			p.cut(b, now)
 		}
 	}
 }
 
-// cut turns a non-empty batch into a file, records it in the digest chain,
-// and queues it for every sink of the trail. Queuing blocks while a sink's
-// queue is full.
+// cut turns a non-empty batch into a file and hands it to the compress
+// workers and, in cut order, to the chain stage, which records it in the
+// digest chain and queues it for the trail's sinks once it is compressed.
+// Handing off blocks while those queues are full.
 func (p *pipe) cut(b *batch, now time.Time) {
 	if len(b.ends) == 0 {
 		return
 	}
 	ts := b.key.trail
-	f, err := b.finish(&ts.cfg, now)
-	if err != nil {
-		// gzip into memory cannot fail in practice; report it anyway.
-		p.r.report(err)
-		b.reset()
-		return
-	}
-	if ts.val != nil {
-		c := p.chainFor(ts, chainKey(b.key), now)
-		p.roll(ts, c, now)
-		c.files = append(c.files, DigestLogFile{Bucket: ts.cfg.Bucket, Key: f.Key, SHA256: f.SHA256,
-			OldestEventTime: f.OldestEventTime, NewestEventTime: f.NewestEventTime})
-	}
-	p.send(ts, sinkJob{file: f})
+	p.open.Add(-int64(len(b.ends)))
+	job := &fileJob{ts: ts, f: b.finish(&ts.cfg, now), level: ts.cfg.CompressionLevel, done: make(chan struct{})}
+	ts.inflightFiles.Add(1)
+	ts.inflightRecords.Add(int64(len(job.f.Records)))
+	p.r.compressQ <- job
+	p.down(chainMsg{job: job, now: now})
 }
 
 func (p *pipe) cutDue(now time.Time) {
@@ -165,9 +165,10 @@ func (b *batch) add(rec []byte, t time.Time) {
 // size is the body size if rec were added now.
 func (b *batch) sizeWith(rec []byte) int { return len(b.buf) + 1 + len(rec) + 2 }
 
-// finish turns the batch into a LogFile (the batch must not be empty) and
-// resets the batch.
-func (b *batch) finish(t *Trail, now time.Time) (*LogFile, error) {
+// finish turns the batch into a LogFile without Body and SHA256 (the
+// compress workers fill them in) and resets the batch, which must not be
+// empty.
+func (b *batch) finish(t *Trail, now time.Time) *LogFile {
 	body := append(b.buf, ']', '}')
 	recs := make([]json.RawMessage, len(b.ends))
 	start := len(recordsOpen)
@@ -175,18 +176,12 @@ func (b *batch) finish(t *Trail, now time.Time) (*LogFile, error) {
 		recs[i] = body[start:end:end]
 		start = end + 1
 	}
-	gz, err := gzipBytes(body)
-	if err != nil {
-		return nil, fmt.Errorf("trail: gzip log file: %w", err)
-	}
 	f := &LogFile{
 		Trail:           t.Name,
 		Bucket:          t.Bucket,
 		AccountID:       b.key.account,
 		Region:          b.key.region,
-		Body:            gz,
 		JSON:            body,
-		SHA256:          sha256.Sum256(body),
 		Records:         recs,
 		OldestEventTime: b.oldest,
 		NewestEventTime: b.newest,
@@ -194,7 +189,7 @@ func (b *batch) finish(t *Trail, now time.Time) (*LogFile, error) {
 	}
 	f.Key = LogFileKey(t.Prefix, t.Organization, b.key.account, b.key.region, now, uniqueString())
 	b.reset()
-	return f, nil
+	return f
 }
 
 const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"

@@ -5,8 +5,17 @@ import (
 	"fmt"
 )
 
+// The ingest stage: Record validates, stamps and copies the caller's event
+// once, into a pooled item (its strings into a pooled arena), selects the
+// trails that take it, and hands the item's pointer to the batcher through
+// the bounded ingest queue. The batcher returns the item to the pool once
+// it has encoded it (history keeps its own copy of the Event).
+//
+// A spool stage (write-ahead log) plugs in between ingest and the batcher:
+// it takes items from the ingest queue and passes them on once durable.
+
 // item travels through the ingest queue: an event with the trails that
-// selected it, or a flush request.
+// selected it, or a flush request or trail-management change.
 type item struct {
 	ev    Event
 	set   *selectorSet // the set that computed mask
@@ -28,11 +37,12 @@ func (r *Recorder) Record(ctx context.Context, ev *Event) error {
 		r.stats.invalid.Add(1)
 		return &ValidationError{Field: "event", Reason: "nil event"}
 	}
-	var it item
+	it := r.getItem()
 	a := r.arenas.Get().(*arena)
 	err := r.prepare(&it.ev, ev, a)
 	r.arenas.Put(a)
 	if err != nil {
+		r.putItem(it)
 		r.stats.invalid.Add(1)
 		return err
 	}
@@ -42,6 +52,7 @@ func (r *Recorder) Record(ctx context.Context, ev *Event) error {
 	it.mask = set.match(&it.ev)
 	it.hist = r.history.wants(&it.ev)
 	if it.mask == 0 && !it.hist {
+		r.putItem(it)
 		select {
 		case <-r.closing: // after Close, unselected events are refused too
 			return ErrClosed
@@ -51,11 +62,29 @@ func (r *Recorder) Record(ctx context.Context, ev *Event) error {
 		r.stats.unselected.Add(1)
 		return nil
 	}
-	err = r.enqueue(ctx, &it)
-	if err == nil && it.mask == 0 {
-		r.stats.unselected.Add(1) // for history only
+	forHistoryOnly := it.mask == 0
+	err = r.enqueue(ctx, it) // it belongs to the batcher if err is nil
+	if err != nil {
+		r.putItem(it)
+	} else if forHistoryOnly {
+		r.stats.unselected.Add(1)
 	}
 	return err
+}
+
+// getItem returns an empty item from the pool.
+func (r *Recorder) getItem() *item {
+	if it, ok := r.items.Get().(*item); ok {
+		return it
+	}
+	return new(item)
+}
+
+// putItem clears it (so that the pool keeps no event memory alive) and
+// returns it to the pool.
+func (r *Recorder) putItem(it *item) {
+	*it = item{}
+	r.items.Put(it)
 }
 
 func (r *Recorder) enqueue(ctx context.Context, it *item) error {
@@ -65,7 +94,7 @@ func (r *Recorder) enqueue(ctx context.Context, it *item) error {
 		return ErrClosed
 	}
 	select {
-	case r.queue <- *it:
+	case r.queue <- it:
 		r.stats.recorded.Add(1)
 		return nil
 	default:
@@ -75,12 +104,13 @@ func (r *Recorder) enqueue(ctx context.Context, it *item) error {
 		r.stats.overloaded.Add(1)
 		return ErrOverloaded
 	case Drop:
+		r.putItem(it)
 		r.stats.dropped.Add(1)
 		r.report(errDropped)
 		return nil
 	}
 	select {
-	case r.queue <- *it:
+	case r.queue <- it:
 		r.stats.recorded.Add(1)
 		return nil
 	case <-ctx.Done():
