@@ -565,7 +565,9 @@ func TestIdentityFromContext(t *testing.T) {
 		{name: "Identity wins", withAuth: true, want: "bob",
 			opts: trailhttp.Options{Identity: func(*http.Request) trail.UserIdentity { return trail.UserIdentity{UserName: "bob"} }}},
 		{name: "handler wins", withAuth: true, want: "carol",
-			handler: func(w http.ResponseWriter, r *http.Request) { trailhttp.Event(w).UserIdentity = trail.UserIdentity{UserName: "carol"} }},
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				trailhttp.Event(w).UserIdentity = trail.UserIdentity{UserName: "carol"}
+			}},
 		{name: "no identity anywhere", want: ""},
 	}
 	for _, tt := range tests {
