@@ -47,6 +47,8 @@ type LogFile struct {
 	OldestEventTime, NewestEventTime time.Time
 	// Created is when the batch was cut (the time in the file name).
 	Created time.Time
+	// Instance is Config.Instance of the recorder that cut the file.
+	Instance string
 }
 
 // OverflowPolicy says what Record does when the ingest queue is full.

@@ -22,6 +22,11 @@ type Config struct {
 	// Region is the region stamped as awsRegion on events that carry none,
 	// and the home region of every trail. Required.
 	Region string
+	// Instance names this recorder among the instances of a fleet that
+	// share trails (it is stored with every log file and names the holder
+	// of a fleet lease). Default: DefaultInstance(), "<hostname>-<pid>".
+	// At most 128 printable characters.
+	Instance string
 	// Trails select and deliver events. A recorder without trails still
 	// validates events and keeps history.
 	Trails []Trail
@@ -269,6 +274,12 @@ func New(cfg Config) (*Recorder, error) {
 	}
 	if !regionRE.MatchString(cfg.Region) || len(cfg.Region) > 64 {
 		return nil, configErr("Region %q: want lower-case letters, digits and '-', such as us-east-1", cfg.Region)
+	}
+	if cfg.Instance == "" {
+		cfg.Instance = DefaultInstance()
+	}
+	if err := validateInstance(cfg.Instance); err != nil {
+		return nil, err
 	}
 	if cfg.QueueSize < 0 || cfg.SinkQueueSize < 0 {
 		return nil, configErr("negative queue size")
