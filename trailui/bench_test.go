@@ -19,10 +19,10 @@ import (
 const benchEvents = 1_000_000
 
 var bench1M struct {
-	once  sync.Once
-	ui    *trailui.Handler
-	user  string // a user name of the history
-	name  string // a frequent event name
+	once sync.Once
+	ui   *trailui.Handler
+	user string // a user name of the history
+	name string // a frequent event name
 }
 
 // benchUI is a console over a recorder whose history (the default
