@@ -64,6 +64,7 @@ func (p *pipe) cut(b *batch, now time.Time) {
 		b.reset()
 		return
 	}
+	f.Instance = p.r.cfg.Instance
 	if ts.val != nil {
 		c := p.chainFor(ts, chainKey(b.key), now)
 		p.roll(ts, c, now)

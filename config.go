@@ -19,6 +19,11 @@ type Config struct {
 	// Region is the region stamped as awsRegion on events that carry none,
 	// and the home region of every trail. Required.
 	Region string
+	// Instance names this recorder among the instances of a fleet that
+	// share trails (it is stored with every log file and names the holder
+	// of a fleet lease). Default: DefaultInstance(), "<hostname>-<pid>".
+	// At most 128 printable characters, no '/' or '\\'.
+	Instance string
 	// Trails select and deliver events. A recorder without trails still
 	// validates events and keeps history.
 	Trails []Trail

@@ -74,6 +74,12 @@ func New(cfg Config) (*Recorder, error) {
 	if !regionRE.MatchString(cfg.Region) || len(cfg.Region) > 64 {
 		return nil, configErr("Region %q: want lower-case letters, digits and '-', such as us-east-1", cfg.Region)
 	}
+	if cfg.Instance == "" {
+		cfg.Instance = DefaultInstance()
+	}
+	if err := validateInstance(cfg.Instance); err != nil {
+		return nil, err
+	}
 	if cfg.QueueSize < 0 || cfg.SinkQueueSize < 0 {
 		return nil, configErr("negative queue size")
 	}
