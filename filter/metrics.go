@@ -451,7 +451,9 @@ func (m *Metrics) Series() []Datum {
 	for _, s := range m.series {
 		out = append(out, Datum{Namespace: s.namespace, Name: s.name, Dimensions: slices.Clone(s.dims), Unit: s.unit, Period: m.period})
 	}
-	slices.SortFunc(out, func(a, b Datum) int { return strings.Compare(seriesKey(a.Namespace, a.Name, a.Dimensions), seriesKey(b.Namespace, b.Name, b.Dimensions)) })
+	slices.SortFunc(out, func(a, b Datum) int {
+		return strings.Compare(seriesKey(a.Namespace, a.Name, a.Dimensions), seriesKey(b.Namespace, b.Name, b.Dimensions))
+	})
 	return out
 }
 

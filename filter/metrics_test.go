@@ -146,7 +146,7 @@ type change struct {
 
 func TestAlarmTransitions(t *testing.T) {
 	type step struct {
-		events  int // unauthorized calls in this minute
+		events   int // unauthorized calls in this minute
 		ordinary int
 	}
 	cases := []struct {
@@ -166,7 +166,7 @@ func TestAlarmTransitions(t *testing.T) {
 			name:  "missing data goes to INSUFFICIENT_DATA",
 			alarm: Alarm{Threshold: 1},
 			steps: []step{{events: 1}, {}, {ordinary: 1}},
-			want: []change{{StateInsufficientData, StateAlarm, 1 * time.Minute}, {StateAlarm, StateInsufficientData, 2 * time.Minute}},
+			want:  []change{{StateInsufficientData, StateAlarm, 1 * time.Minute}, {StateAlarm, StateInsufficientData, 2 * time.Minute}},
 		},
 		{
 			name:  "missing as breaching",

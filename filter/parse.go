@@ -23,7 +23,9 @@ func (ps *parser) errAt(pos int, msg string) error {
 	return &SyntaxError{Pattern: ps.src, Column: utf8.RuneCountInString(ps.src[:pos]) + 1, Msg: msg}
 }
 
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' }
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'
+}
 
 func isAlnum(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'

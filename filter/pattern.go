@@ -76,10 +76,10 @@ type Pattern struct {
 	expr *node
 
 	// KindSpace
-	slots      []slot
-	names      map[string]int // slot name -> slot index
-	crossRefs  bool           // a condition refers to a field other than its own slot
-	ellipses   int            // number of ... slots
+	slots     []slot
+	names     map[string]int // slot name -> slot index
+	crossRefs bool           // a condition refers to a field other than its own slot
+	ellipses  int            // number of ... slots
 }
 
 // term is one term of a term pattern.
