@@ -361,9 +361,6 @@ func (r *Recorder) checkTrail(t *Trail) error {
 	if err := ValidateTrailName(t.Name); err != nil {
 		return err
 	}
-	if err := validatePrefix(t.Prefix); err != nil {
-		return fail("%v", err)
-	}
 	if t.Organization != "" && !orgRE.MatchString(t.Organization) {
 		return fail("Organization %q: want o- and 10 to 32 lower-case letters or digits", t.Organization)
 	}
@@ -374,6 +371,12 @@ func (r *Recorder) checkTrail(t *Trail) error {
 		if s == nil {
 			return fail("sink %d is nil", j)
 		}
+	}
+	if err := checkKeyParts(t); err != nil {
+		return fail("%w", err)
+	}
+	if err := checkSinks(t.Sinks); err != nil {
+		return fail("%w", err)
 	}
 	if t.Interval < 0 || t.MaxRecords < 0 || t.MaxBytes < 0 {
 		return fail("negative Interval, MaxRecords or MaxBytes")
@@ -452,6 +455,10 @@ func (r *Recorder) Record(ctx context.Context, ev *Event) error {
 	}
 	set := r.selectors.Load()
 	set.categorize(&it.ev)
+	if err := checkEncodedSize(&it.ev); err != nil { // after categorize: its fields count
+		r.stats.invalid.Add(1)
+		return err
+	}
 	it.set = set
 	it.mask = set.match(&it.ev)
 	it.hist = r.history.wants(&it.ev)
