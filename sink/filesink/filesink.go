@@ -18,6 +18,7 @@
 package filesink
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -266,9 +267,21 @@ func IsPermanent(err error) bool {
 	return !isErrno(err)
 }
 
-// Deliver writes f.Body to <dir>/<f.Key>.
+// Deliver writes f.Body to <dir>/<f.Key> after its metadata sidecar
+// (<key>.metadata.json, the file's digest facts, see trail.LogFile.Metadata),
+// so that a log file never exists without its facts.
 func (s *Sink) Deliver(ctx context.Context, f *trail.LogFile) error {
 	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := checkKey(f.Key); err != nil {
+		return err
+	}
+	meta, err := json.Marshal(f.Metadata())
+	if err != nil {
+		return fmt.Errorf("filesink: %w", err)
+	}
+	if err := s.WriteObject(f.Key+MetadataSuffix, meta); err != nil {
 		return err
 	}
 	return s.WriteObject(f.Key, f.Body)
@@ -370,7 +383,10 @@ func (s *Sink) WriteObject(key string, data []byte) error {
 const MetadataSuffix = ".metadata.json"
 
 // DeliverDigest writes the digest and, first, its metadata sidecar
-// (<key>.metadata.json), so that a digest file never exists unsigned.
+// (<key>.metadata.json), so that a digest file never exists unsigned. It is
+// create-only (under the sink's lock file, so across processes too): a key
+// that holds the same digest succeeds, one that holds another fails with an
+// error wrapping trail.ErrConflict and trail.ErrPermanent.
 func (s *Sink) DeliverDigest(ctx context.Context, d *trail.Digest) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -379,10 +395,20 @@ func (s *Sink) DeliverDigest(ctx context.Context, d *trail.Digest) error {
 	if err != nil {
 		return fmt.Errorf("filesink: %w", err)
 	}
-	if err := s.WriteObject(d.Key+MetadataSuffix, meta); err != nil {
-		return err
-	}
-	return s.WriteObject(d.Key, d.Body)
+	return s.locked(func() error {
+		if old, oldMeta, err := s.Get(ctx, d.Key); err == nil {
+			if bytes.Equal(old, d.Body) && oldMeta["signature"] == d.Signature {
+				return nil
+			}
+			return fmt.Errorf("filesink: digest %s: %w: %w: another digest is stored there", d.Key, trail.ErrPermanent, trail.ErrConflict)
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		if err := s.WriteObject(d.Key+MetadataSuffix, meta); err != nil {
+			return err
+		}
+		return s.WriteObject(d.Key, d.Body)
+	})
 }
 
 // List returns the keys of the stored objects that start with prefix, in
@@ -418,7 +444,7 @@ func (s *Sink) List(ctx context.Context, prefix string) ([]string, error) {
 			return nil
 		}
 		name := d.Name()
-		if !d.Type().IsRegular() || strings.HasPrefix(name, TempPrefix) || strings.HasSuffix(name, MetadataSuffix) || !strings.HasPrefix(key, prefix) {
+		if !d.Type().IsRegular() || strings.HasPrefix(name, TempPrefix) || name == LockFile || strings.HasSuffix(name, MetadataSuffix) || !strings.HasPrefix(key, prefix) {
 			return nil
 		}
 		keys = append(keys, key)
