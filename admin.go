@@ -170,6 +170,9 @@ func (r *Recorder) createTrail(ctx context.Context, t Trail) (*TrailInfo, error)
 
 // classifyConfigErr turns a trail configuration error into a TrailError.
 func classifyConfigErr(err error) error {
+	if te, ok := classifyKeyPartErr(err); ok {
+		return te
+	}
 	msg := err.Error()
 	switch {
 	case strings.Contains(msg, "trail name"):

@@ -38,6 +38,10 @@ func (r *Recorder) Record(ctx context.Context, ev *Event) error {
 	}
 	set := r.selectors.Load()
 	set.categorize(&it.ev)
+	if err := checkEncodedSize(&it.ev); err != nil { // after categorize: its fields count
+		r.stats.invalid.Add(1)
+		return err
+	}
 	it.set = set
 	it.mask = set.match(&it.ev)
 	it.hist = r.history.wants(&it.ev)
