@@ -158,7 +158,7 @@ type fleetChain struct {
 	renewed  time.Time // when we last wrote the lease
 	loaded   bool      // head and covered were read from storage
 	head     ChainState
-	origin   time.Time // with a zero head: the start of the chain's first period
+	origin   time.Time            // with a zero head: the start of the chain's first period
 	covered  map[string]time.Time // log key -> its name's time, for files some digest lists
 	facts    map[string]LogFileFacts
 }
