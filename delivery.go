@@ -68,12 +68,28 @@ type RetryPolicy struct {
 	Initial time.Duration
 	// Max caps the delay between attempts (default 5m).
 	Max time.Duration
-	// MaxAttempts stops retrying after this many attempts; 0 retries until
-	// the file is delivered or Close's context ends.
+	// MaxAttempts stops retrying after this many attempts. 0 means
+	// DefaultMaxAttempts without a spool (about 14 minutes of retries with
+	// the default delays) and UnlimitedAttempts with one (the files wait on
+	// disk). UnlimitedAttempts retries until the file is delivered or
+	// Close's context ends.
 	MaxAttempts int
 }
 
-func (p RetryPolicy) withDefaults() RetryPolicy {
+// DefaultMaxAttempts is RetryPolicy.MaxAttempts's default without a spool.
+const DefaultMaxAttempts = 10
+
+// UnlimitedAttempts as RetryPolicy.MaxAttempts retries without end (until
+// Close's context ends).
+const UnlimitedAttempts = -1
+
+func (p RetryPolicy) withDefaults(spooled bool) RetryPolicy {
+	if p.MaxAttempts == 0 {
+		p.MaxAttempts = DefaultMaxAttempts
+		if spooled {
+			p.MaxAttempts = UnlimitedAttempts
+		}
+	}
 	if p.Initial <= 0 {
 		p.Initial = time.Second
 	}
@@ -110,6 +126,8 @@ type batchKey struct {
 // batch accumulates encoded records for one (trail, account, region).
 type batch struct {
 	key            batchKey
+	first, last    uint64 // spool log indexes of its first and last event
+	spooled        bool   // its events are in the spool
 	buf            []byte // `{"Records":[` + records joined by ','
 	ends           []int  // end offset of each record in buf
 	oldest, newest time.Time
@@ -128,6 +146,7 @@ func (b *batch) reset() {
 	b.buf = append(make([]byte, 0, size), recordsOpen...)
 	b.ends = b.ends[:0] // LogFile.Records was copied out of it
 	b.oldest, b.newest = time.Time{}, time.Time{}
+	b.spooled = false
 }
 
 func (b *batch) add(rec []byte, t time.Time) {
@@ -256,6 +275,7 @@ type sinkJob struct {
 	file    *LogFile
 	digest  *Digest
 	barrier *sync.WaitGroup
+	sf      *spoolFile // spool mode: released when the sink has it
 }
 
 // sinkWorker owns one sink of one trail: its queue and its retry loop.
@@ -265,6 +285,12 @@ type sinkWorker struct {
 	sink  Sink
 	name  string
 	queue chan sinkJob
+
+	// Spool mode: files that wait in the spool for this sink, rebuilt
+	// when the worker gets to them.
+	pmu    sync.Mutex
+	parked []*spoolFile
+	pkick  chan struct{}
 }
 
 func sinkName(s Sink) string {
@@ -276,12 +302,25 @@ func sinkName(s Sink) string {
 
 func (w *sinkWorker) run() {
 	defer w.rec.workers.Done()
-	for job := range w.queue {
-		if job.barrier != nil {
-			job.barrier.Done()
-			continue
+	for {
+		select {
+		case job, ok := <-w.queue:
+			if !ok {
+				w.drainParked()
+				return
+			}
+			if job.barrier != nil {
+				w.drainParked()
+				job.barrier.Done()
+				continue
+			}
+			w.deliver(job)
+			if len(w.queue) == 0 {
+				w.drainParked()
+			}
+		case <-w.pkick:
+			w.drainParked()
 		}
-		w.deliver(job)
 	}
 }
 
@@ -304,11 +343,17 @@ func (w *sinkWorker) deliver(job sinkJob) {
 			if d := job.digest; d != nil {
 				r.stats.digestsDelivered.Add(1)
 				w.trail.noteDigestDelivered(d)
+				if job.sf != nil {
+					r.spool.stored(job.sf)
+				}
 				return
 			}
 			r.stats.filesDelivered.Add(1)
 			r.stats.bytesDelivered.Add(uint64(len(job.file.Body)))
 			w.trail.noteDelivered(job.file)
+			if job.sf != nil {
+				r.spool.stored(job.sf)
+			}
 			return
 		}
 		final := errors.Is(err, ErrPermanent) || ctx.Err() != nil ||
@@ -330,6 +375,7 @@ func (w *sinkWorker) deliver(job sinkJob) {
 			} else {
 				r.stats.filesFailed.Add(1)
 			}
+			r.noteLost(de, job.sf != nil)
 			return
 		}
 		r.stats.retries.Add(1)

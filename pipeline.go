@@ -18,6 +18,13 @@ func (r *Recorder) pipeline(initial []*trailState) {
 	p := &pipe{r: r, batches: map[batchKey]*batch{}, chains: map[chainKey]*chain{}}
 	p.states = append(p.states, initial...)
 	now := time.Now()
+	var maint <-chan time.Time
+	if r.spool != nil {
+		p.recoverSpool(now)
+		t := time.NewTicker(spoolMaintainEvery)
+		defer t.Stop()
+		maint = t.C
+	}
 	for _, ts := range p.states {
 		p.startChains(ts, now)
 	}
@@ -35,6 +42,9 @@ func (r *Recorder) pipeline(initial []*trailState) {
 		}
 		select {
 		case it, ok = <-r.queue:
+		case <-maint:
+			p.spoolMaintain()
+			continue
 		case <-timer.C:
 			armedAt = time.Time{}
 			now := time.Now()
@@ -73,6 +83,9 @@ func (r *Recorder) pipeline(initial []*trailState) {
 		closeWorkers(ts.workers)
 	}
 	r.workers.Wait()
+	if r.spool != nil {
+		p.spoolMaintain()
+	}
 }
 
 type pipe struct {
@@ -84,6 +97,7 @@ type pipe struct {
 	hist         []Event
 	nextDeadline time.Time // earliest batch deadline
 	nextDigest   time.Time // earliest digest period end
+	spoolNext    uint64    // spool: log index after the last event taken
 }
 
 func (p *pipe) add(it *item) {
@@ -97,33 +111,50 @@ func (p *pipe) add(it *item) {
 	if it.mask == 0 {
 		return
 	}
-	p.scratch = ev.AppendJSON(p.scratch[:0])
-	rec := p.scratch
+	rec := it.enc // spooled events come encoded
+	if rec == nil {
+		p.scratch = ev.AppendJSON(p.scratch[:0])
+		rec = p.scratch
+	} else {
+		p.spoolNext = it.idx + 1
+	}
 	now := time.Now()
 	for i, ts := range it.set.states {
 		if it.mask&(1<<i) == 0 || !ts.active {
 			continue
 		}
-		key := batchKey{trail: ts, account: ev.RecipientAccountID, region: ev.AWSRegion}
-		b := p.batches[key]
-		if b == nil {
-			b = &batch{key: key}
-			b.reset()
-			p.batches[key] = b
+		p.addTo(ts, ev.RecipientAccountID, ev.AWSRegion, rec, ev.EventTime, it.idx, now)
+	}
+}
+
+// addTo appends one encoded record to its batch of ts, cutting the batch
+// on size. idx is its spool log index (spool mode only).
+func (p *pipe) addTo(ts *trailState, account, region string, rec []byte, eventTime time.Time, idx uint64, now time.Time) {
+	key := batchKey{trail: ts, account: account, region: region}
+	b := p.batches[key]
+	if b == nil {
+		b = &batch{key: key}
+		b.reset()
+		p.batches[key] = b
+	}
+	if len(b.ends) > 0 && b.sizeWith(rec) > ts.cfg.MaxBytes {
+		p.cut(b, now)
+	}
+	if len(b.ends) == 0 {
+		b.deadline = now.Add(ts.cfg.Interval)
+		if p.nextDeadline.IsZero() || b.deadline.Before(p.nextDeadline) {
+			p.nextDeadline = b.deadline
 		}
-		if len(b.ends) > 0 && b.sizeWith(rec) > ts.cfg.MaxBytes {
-			p.cut(b, now)
+	}
+	b.add(rec, eventTime)
+	if p.r.spool != nil {
+		if len(b.ends) == 1 {
+			b.first, b.spooled = idx, true
 		}
-		if len(b.ends) == 0 {
-			b.deadline = now.Add(ts.cfg.Interval)
-			if p.nextDeadline.IsZero() || b.deadline.Before(p.nextDeadline) {
-				p.nextDeadline = b.deadline
-			}
-		}
-		b.add(rec, ev.EventTime)
-		if len(b.ends) >= ts.cfg.MaxRecords || len(b.buf)+2 >= ts.cfg.MaxBytes {
-			p.cut(b, now)
-		}
+		b.last = idx
+	}
+	if len(b.ends) >= ts.cfg.MaxRecords || len(b.buf)+2 >= ts.cfg.MaxBytes {
+		p.cut(b, now)
 	}
 }
 
@@ -135,6 +166,7 @@ func (p *pipe) cut(b *batch, now time.Time) {
 		return
 	}
 	ts := b.key.trail
+	first, last, spooled := b.first, b.last, b.spooled
 	f, err := b.finish(&ts.cfg, now)
 	if err != nil {
 		// gzip into memory cannot fail in practice; report it anyway.
@@ -148,7 +180,11 @@ func (p *pipe) cut(b *batch, now time.Time) {
 		c.files = append(c.files, DigestLogFile{Bucket: ts.cfg.Bucket, Key: f.Key, SHA256: f.SHA256,
 			OldestEventTime: f.OldestEventTime, NewestEventTime: f.NewestEventTime})
 	}
-	p.send(ts, sinkJob{file: f})
+	job := sinkJob{file: f}
+	if spooled {
+		job.sf = p.spoolCut(ts, first, last, f)
+	}
+	p.send(ts, job)
 }
 
 func (p *pipe) send(ts *trailState, job sinkJob) {
@@ -157,6 +193,10 @@ func (p *pipe) send(ts *trailState, job sinkJob) {
 			if _, ok := w.sink.(DigestSink); !ok {
 				continue
 			}
+		}
+		if job.sf != nil && len(w.queue) >= spoolMemFiles {
+			w.park(job.sf) // waits in the spool, not in memory
+			continue
 		}
 		w.queue <- job
 	}
@@ -364,7 +404,11 @@ func (p *pipe) emitDigest(ts *trailState, c *chain, end time.Time) {
 	c.start = end
 	c.files = nil
 	r.setChainState(c.key, c.prev)
-	p.send(ts, sinkJob{digest: d})
+	job := sinkJob{digest: d}
+	if r.spool != nil {
+		job.sf = p.spoolDigest(ts, d)
+	}
+	p.send(ts, job)
 }
 
 // startChains creates the home chain of a logging trail with validation, so

@@ -56,9 +56,15 @@ type Config struct {
 	// management calls (CreateTrail, StopLogging, …); default
 	// "cloudtrail.amazonaws.com". "-" turns that self-audit off.
 	AuditSource string
-	// Logger receives warnings (failed deliveries, dropped events). Nil
-	// discards them.
+	// Logger receives warnings (failed deliveries, dropped events, spool
+	// damage). Nil means slog.Default(); to discard warnings, say so with
+	// slog.New(slog.DiscardHandler).
 	Logger *slog.Logger
+	// Spool, if set, makes Record durable: it returns nil only once the
+	// event is in a write-ahead log on disk, from which a restarted
+	// recorder delivers what no sink had yet. Nil keeps batches in memory
+	// only (a crash or a missing Close loses them). See Spool.
+	Spool *Spool
 }
 
 // Trail is one named stream of selected events and the sinks that store it.
@@ -179,6 +185,9 @@ type Recorder struct {
 	chainStates map[chainKey]ChainState
 
 	history historyState
+
+	spool *spool // nil without Config.Spool
+	lost  losses // what delivery gave up on, for Close
 }
 
 // item travels through the ingest queue: an event with the trails that
@@ -190,6 +199,11 @@ type item struct {
 	hist  bool
 	flush chan<- struct{}
 	ctl   *control
+
+	// spool mode
+	idx    uint64 // log index of the event record
+	enc    []byte // the encoded record (a sub-slice of the committed group)
+	encLen int
 }
 
 var (
@@ -282,12 +296,21 @@ func New(cfg Config) (*Recorder, error) {
 	if cfg.Overflow < Block || cfg.Overflow > Drop {
 		return nil, configErr("unknown overflow policy %d", cfg.Overflow)
 	}
-	if cfg.Retry.MaxAttempts < 0 {
-		return nil, configErr("negative Retry.MaxAttempts")
+	if cfg.Retry.MaxAttempts < UnlimitedAttempts {
+		return nil, configErr("Retry.MaxAttempts %d: want a positive count, 0 (the default) or UnlimitedAttempts", cfg.Retry.MaxAttempts)
+	}
+	var spoolCfg Spool
+	if cfg.Spool != nil {
+		c, err := cfg.Spool.withDefaults()
+		if err != nil {
+			return nil, err
+		}
+		spoolCfg = c
+		cfg.Spool = &spoolCfg
 	}
 	r := &Recorder{
 		cfg:     cfg,
-		retry:   cfg.Retry.withDefaults(),
+		retry:   cfg.Retry.withDefaults(cfg.Spool != nil),
 		queue:   make(chan item, cfg.QueueSize),
 		closing: make(chan struct{}),
 		done:    make(chan struct{}),
@@ -319,10 +342,20 @@ func New(cfg Config) (*Recorder, error) {
 	if err := r.rebuildSet(); err != nil {
 		return nil, err
 	}
+	if cfg.Spool != nil {
+		s, err := r.openSpool(spoolCfg)
+		if err != nil {
+			return nil, err
+		}
+		r.spool = s
+	}
 	for _, ts := range r.registry {
 		ts.startWorkers()
 	}
 	go r.pipeline(r.registry)
+	if r.spool != nil {
+		r.spool.start()
+	}
 	r.startPruning()
 	return r, nil
 }
@@ -348,7 +381,7 @@ func (r *Recorder) newTrailState(t Trail) (*trailState, error) {
 func (r *Recorder) newWorkers(ts *trailState, sinks []Sink) []*sinkWorker {
 	ws := make([]*sinkWorker, 0, len(sinks))
 	for _, s := range sinks {
-		ws = append(ws, &sinkWorker{rec: r, trail: ts, sink: s, name: sinkName(s), queue: make(chan sinkJob, r.cfg.SinkQueueSize)})
+		ws = append(ws, &sinkWorker{rec: r, trail: ts, sink: s, name: sinkName(s), queue: make(chan sinkJob, r.cfg.SinkQueueSize), pkick: make(chan struct{}, 1)})
 	}
 	return ws
 }
@@ -465,6 +498,9 @@ func (r *Recorder) Record(ctx context.Context, ev *Event) error {
 		r.stats.unselected.Add(1)
 		return nil
 	}
+	if r.spool != nil && it.mask != 0 {
+		return r.spool.record(ctx, &it)
+	}
 	err = r.enqueue(ctx, &it)
 	if err == nil && it.mask == 0 {
 		r.stats.unselected.Add(1) // for history only
@@ -514,8 +550,8 @@ func (r *Recorder) report(err error) {
 
 func (r *Recorder) reportDelivery(de *DeliveryError) {
 	r.report(de)
-	if r.cfg.Logger != nil {
-		r.cfg.Logger.Warn("trail: delivery failed", "trail", de.Trail, "sink", de.Sink, "key", de.Key,
+	{
+		r.logger().Warn("trail: delivery failed", "trail", de.Trail, "sink", de.Sink, "key", de.Key,
 			"attempt", de.Attempt, "final", de.Final, "err", de.Err)
 	}
 }
@@ -567,6 +603,9 @@ func (r *Recorder) Close(ctx context.Context) error {
 		r.mu.Lock()
 		r.closed = true
 		r.mu.Unlock()
+		if r.spool != nil {
+			r.spool.shutdown() // commits what Record took, then stops sending
+		}
 		close(r.queue)
 	})
 	finished := make(chan struct{})
@@ -585,7 +624,10 @@ func (r *Recorder) Close(ctx context.Context) error {
 	if first {
 		r.stopPruning()
 		r.cancelDeliver()
-		err = errors.Join(err, r.closeSinks())
+		err = errors.Join(err, r.lostErr(), r.closeSinks())
+		if r.spool != nil {
+			err = errors.Join(err, r.spool.close())
+		}
 	}
 	return err
 }
