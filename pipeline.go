@@ -2,7 +2,6 @@ package trail
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"time"
 )
@@ -43,7 +42,7 @@ func (r *Recorder) pipeline(initial []*trailState) {
 		select {
 		case it, ok = <-r.queue:
 		case <-maint:
-			p.spoolMaintain()
+			p.spoolMaintain(false)
 			continue
 		case <-timer.C:
 			armedAt = time.Time{}
@@ -84,7 +83,7 @@ func (r *Recorder) pipeline(initial []*trailState) {
 	}
 	r.workers.Wait()
 	if r.spool != nil {
-		p.spoolMaintain()
+		p.spoolMaintain(true)
 	}
 }
 
@@ -100,93 +99,6 @@ type pipe struct {
 	spoolNext    uint64    // spool: log index after the last event taken
 }
 
-func (p *pipe) add(it *item) {
-	ev := &it.ev
-	if it.hist {
-		p.hist = append(p.hist, *ev)
-		if len(p.hist) >= 512 {
-			p.flushHistory()
-		}
-	}
-	if it.mask == 0 {
-		return
-	}
-	rec := it.enc // spooled events come encoded
-	if rec == nil {
-		p.scratch = ev.AppendJSON(p.scratch[:0])
-		rec = p.scratch
-	} else {
-		p.spoolNext = it.idx + 1
-	}
-	now := time.Now()
-	for i, ts := range it.set.states {
-		if it.mask&(1<<i) == 0 || !ts.active {
-			continue
-		}
-		p.addTo(ts, ev.RecipientAccountID, ev.AWSRegion, rec, ev.EventTime, it.idx, now)
-	}
-}
-
-// addTo appends one encoded record to its batch of ts, cutting the batch
-// on size. idx is its spool log index (spool mode only).
-func (p *pipe) addTo(ts *trailState, account, region string, rec []byte, eventTime time.Time, idx uint64, now time.Time) {
-	key := batchKey{trail: ts, account: account, region: region}
-	b := p.batches[key]
-	if b == nil {
-		b = &batch{key: key}
-		b.reset()
-		p.batches[key] = b
-	}
-	if len(b.ends) > 0 && b.sizeWith(rec) > ts.cfg.MaxBytes {
-		p.cut(b, now)
-	}
-	if len(b.ends) == 0 {
-		b.deadline = now.Add(ts.cfg.Interval)
-		if p.nextDeadline.IsZero() || b.deadline.Before(p.nextDeadline) {
-			p.nextDeadline = b.deadline
-		}
-	}
-	b.add(rec, eventTime)
-	if p.r.spool != nil {
-		if len(b.ends) == 1 {
-			b.first, b.spooled = idx, true
-		}
-		b.last = idx
-	}
-	if len(b.ends) >= ts.cfg.MaxRecords || len(b.buf)+2 >= ts.cfg.MaxBytes {
-		p.cut(b, now)
-	}
-}
-
-// cut turns a non-empty batch into a file, records it in the digest chain,
-// and queues it for every sink of the trail. Queuing blocks while a sink's
-// queue is full.
-func (p *pipe) cut(b *batch, now time.Time) {
-	if len(b.ends) == 0 {
-		return
-	}
-	ts := b.key.trail
-	first, last, spooled := b.first, b.last, b.spooled
-	f, err := b.finish(&ts.cfg, now)
-	if err != nil {
-		// gzip into memory cannot fail in practice; report it anyway.
-		p.r.report(err)
-		b.reset()
-		return
-	}
-	if ts.val != nil {
-		c := p.chainFor(ts, chainKey(b.key), now)
-		p.roll(ts, c, now)
-		c.files = append(c.files, DigestLogFile{Bucket: ts.cfg.Bucket, Key: f.Key, SHA256: f.SHA256,
-			OldestEventTime: f.OldestEventTime, NewestEventTime: f.NewestEventTime})
-	}
-	job := sinkJob{file: f}
-	if spooled {
-		job.sf = p.spoolCut(ts, first, last, f)
-	}
-	p.send(ts, job)
-}
-
 func (p *pipe) send(ts *trailState, job sinkJob) {
 	for _, w := range ts.workers {
 		if job.digest != nil {
@@ -199,41 +111,6 @@ func (p *pipe) send(ts *trailState, job sinkJob) {
 			continue
 		}
 		w.queue <- job
-	}
-}
-
-func (p *pipe) cutDue(now time.Time) {
-	p.nextDeadline = time.Time{}
-	for _, b := range p.batches {
-		if len(b.ends) == 0 {
-			continue
-		}
-		if !b.deadline.After(now) {
-			p.cut(b, now)
-			continue
-		}
-		if p.nextDeadline.IsZero() || b.deadline.Before(p.nextDeadline) {
-			p.nextDeadline = b.deadline
-		}
-	}
-	p.gc()
-}
-
-func (p *pipe) cutAll(now time.Time) {
-	for _, b := range p.batches {
-		p.cut(b, now)
-	}
-	p.nextDeadline = time.Time{}
-	p.gc()
-}
-
-// gc forgets empty batches so that streams of past accounts and regions do
-// not accumulate.
-func (p *pipe) gc() {
-	for k, b := range p.batches {
-		if len(b.ends) == 0 {
-			delete(p.batches, k)
-		}
 	}
 }
 
@@ -281,176 +158,6 @@ func (p *pipe) flushHistory() {
 	}
 	clear(p.hist)
 	p.hist = p.hist[:0]
-}
-
-// chainFor returns the digest chain of k, creating it on first use: from
-// Validation.Resume, else from the newest digest the sinks hold, else as a
-// new chain whose first period is the grid period holding now.
-func (p *pipe) chainFor(ts *trailState, k chainKey, now time.Time) *chain {
-	if c := p.chains[k]; c != nil {
-		return c
-	}
-	r := p.r
-	prev, ok := ts.val.resume[acctRegion{k.account, k.region}]
-	if ts.noResume {
-		prev, ok = ChainState{}, true
-	}
-	if !ok && ts.val.reader != nil {
-		ctx, cancel := context.WithTimeout(r.deliverCtx, 30*time.Second)
-		st, err := loadChainState(ctx, ts.val.reader, &ts.cfg, r.cfg.Region, k)
-		cancel()
-		if err != nil {
-			r.report(fmt.Errorf("trail %q: starting a new digest chain for %s/%s: %w", ts.cfg.Name, k.account, k.region, err))
-		}
-		prev = st
-	}
-	c := &chain{key: k, prev: prev}
-	period := ts.val.period
-	if !prev.IsZero() {
-		c.start = prev.EndTime
-	} else {
-		c.start = r.start.Add(now.Sub(r.start).Truncate(period))
-		if c.start.Before(ts.chainFloor) {
-			c.start = ts.chainFloor
-		}
-	}
-	c.end = p.boundaryAfter(ts, laterOf(now, c.start))
-	p.chains[k] = c
-	r.setChainState(k, prev)
-	p.updateNextDigest()
-	return c
-}
-
-// boundaryAfter returns the first grid boundary strictly after t.
-func (p *pipe) boundaryAfter(ts *trailState, t time.Time) time.Time {
-	period := ts.val.period
-	if t.Before(p.r.start) {
-		return p.r.start
-	}
-	return p.r.start.Add(t.Sub(p.r.start).Truncate(period) + period)
-}
-
-func (r *Recorder) setChainState(k chainKey, s ChainState) {
-	if s.IsZero() {
-		return
-	}
-	r.chainMu.Lock()
-	r.chainStates[k] = s
-	r.chainMu.Unlock()
-}
-
-func (p *pipe) updateNextDigest() {
-	p.nextDigest = time.Time{}
-	for _, c := range p.chains {
-		if p.nextDigest.IsZero() || c.end.Before(p.nextDigest) {
-			p.nextDigest = c.end
-		}
-	}
-}
-
-// roll closes every period of c that ended by now.
-func (p *pipe) roll(ts *trailState, c *chain, now time.Time) {
-	for !now.Before(c.end) {
-		p.emitDigest(ts, c, c.end)
-		c.end = p.boundaryAfter(ts, laterOf(c.end, c.start))
-	}
-}
-
-func (p *pipe) advanceChains(now time.Time) {
-	for _, c := range p.chains {
-		p.roll(c.key.trail, c, now)
-	}
-	p.updateNextDigest()
-}
-
-// finalDigests closes the current period of every chain at Close.
-func (p *pipe) finalDigests(now time.Time) {
-	now = now.UTC().Truncate(time.Second)
-	for _, c := range p.chains {
-		p.finalDigest(c, now)
-	}
-}
-
-// finalDigest closes c's current period at now (whole seconds).
-func (p *pipe) finalDigest(c *chain, now time.Time) {
-	ts := c.key.trail
-	p.roll(ts, c, now)
-	if now.After(c.start) {
-		p.emitDigest(ts, c, now)
-	} else if len(c.files) > 0 {
-		p.emitDigest(ts, c, c.start.Add(time.Second))
-	}
-}
-
-// emitDigest signs the digest of [c.start, end] and queues it for the sinks.
-// If signing fails, the period stays open (its files are kept for the next
-// digest) so the chain has no hole.
-func (p *pipe) emitDigest(ts *trailState, c *chain, end time.Time) {
-	r := p.r
-	d := &Digest{
-		Trail: ts.cfg.Name, Bucket: ts.cfg.Bucket, AccountID: c.key.account, Region: c.key.region,
-		HomeRegion: r.cfg.Region, StartTime: c.start, EndTime: end, LogFiles: c.files, Previous: c.prev,
-	}
-	d.Key = DigestKey(ts.cfg.Prefix, ts.cfg.Organization, c.key.account, c.key.region, ts.cfg.Name, r.cfg.Region, end)
-	i, inWindow := ts.val.ring.signerAt(end)
-	if !inWindow {
-		r.report(fmt.Errorf("trail %q: no signing key is valid at %s; signing with the newest key", ts.cfg.Name, end.Format(TimeFormat)))
-	}
-	if err := d.sign(ts.val.ring.keys[i].Signer, ts.val.ring.pubs[i].Fingerprint); err != nil {
-		r.report(err)
-		return
-	}
-	c.prev = d.State()
-	c.start = end
-	c.files = nil
-	r.setChainState(c.key, c.prev)
-	job := sinkJob{digest: d}
-	if r.spool != nil {
-		job.sf = p.spoolDigest(ts, d)
-	}
-	p.send(ts, job)
-}
-
-// startChains creates the home chain of a logging trail with validation, so
-// that it writes digests (empty ones too) from the start.
-func (p *pipe) startChains(ts *trailState, now time.Time) {
-	if ts.val != nil && ts.active {
-		p.chainFor(ts, chainKey{trail: ts, account: p.r.cfg.AccountID, region: p.r.cfg.Region}, now)
-	}
-}
-
-// endChains writes the final digest of each of ts's chains and forgets them;
-// chains started later begin afresh, no earlier than the final digests' end.
-func (p *pipe) endChains(ts *trailState, now time.Time) {
-	now = now.UTC().Truncate(time.Second)
-	for k, c := range p.chains {
-		if k.trail != ts {
-			continue
-		}
-		p.finalDigest(c, now)
-		if c.start.After(ts.chainFloor) {
-			ts.chainFloor = c.start
-		}
-		delete(p.chains, k)
-		p.r.chainMu.Lock()
-		delete(p.r.chainStates, k)
-		p.r.chainMu.Unlock()
-	}
-	if now.After(ts.chainFloor) {
-		ts.chainFloor = now
-	}
-	ts.noResume = true
-	p.updateNextDigest()
-}
-
-// cutTrail cuts the open batches of one trail.
-func (p *pipe) cutTrail(ts *trailState, now time.Time) {
-	for k, b := range p.batches {
-		if k.trail == ts {
-			p.cut(b, now)
-		}
-	}
-	p.gc()
 }
 
 func closeWorkers(ws []*sinkWorker) {

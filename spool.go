@@ -157,7 +157,8 @@ type spool struct {
 	omu         sync.Mutex
 	outstanding map[*spoolFile]struct{} // files and digests not yet stored everywhere
 
-	rec *recovery // what Open found; consumed by the pipeline at start
+	rec          *recovery // what Open found; consumed by the pipeline at start
+	checkpointed uint64    // low-water mark of the newest checkpoint (pipeline)
 
 	syncs, groups atomic.Uint64
 	dirty         atomic.Bool // appended since the last sync (SyncOnInterval)

@@ -128,6 +128,7 @@ func (p *pipe) recoverSpool(now time.Time) {
 	s.rec = nil
 	low := rc.lowWater(s.log.FirstIndex())
 	p.spoolNext = rc.end
+	s.checkpointed = low
 	byName := map[string]*trailState{}
 	for _, ts := range p.states {
 		if ts.active {
@@ -268,7 +269,7 @@ func (p *pipe) spoolDigest(ts *trailState, d *Digest) *spoolFile {
 
 // spoolMaintain truncates the log below the oldest record still needed,
 // after a checkpoint that keeps what the removed records told.
-func (p *pipe) spoolMaintain() {
+func (p *pipe) spoolMaintain(final bool) {
 	s := p.r.spool
 	low := p.spoolNext
 	for _, b := range p.batches {
@@ -277,7 +278,7 @@ func (p *pipe) spoolMaintain() {
 		}
 	}
 	low = s.lowWater(low)
-	if s.log.Removable(low) == 0 {
+	if s.log.Removable(low) == 0 && !(final && low > s.checkpointed) {
 		return
 	}
 	cp := checkpoint{LowWater: low}
@@ -299,6 +300,7 @@ func (p *pipe) spoolMaintain() {
 		p.r.warn(fmt.Errorf("trail: spool %s: truncating: %w", s.cfg.Dir, err))
 		return
 	}
+	s.checkpointed = low
 	s.mu.Lock()
 	close(s.full)
 	s.full = make(chan struct{})

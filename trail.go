@@ -4,132 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"reflect"
-	"regexp"
 	"sync"
 	"sync/atomic"
 	"time"
-)
-
-// Config configures a Recorder. The zero value of every optional field is a
-// documented default; New validates the whole config and fails at start-up
-// rather than at delivery time.
-type Config struct {
-	// AccountID is the 12-digit account stamped as recipientAccountId on
-	// events that carry none. Required.
-	AccountID string
-	// Region is the region stamped as awsRegion on events that carry none,
-	// and the home region of every trail. Required.
-	Region string
-	// Trails select and deliver events. A recorder without trails still
-	// validates events and keeps history.
-	Trails []Trail
-	// History keeps the event history that LookupEvents, Events and Query
-	// search. Nil means a bounded in-memory store (a *MemoryHistory sized
-	// by HistoryOptions); NoHistory keeps no history. The recorder does not
-	// close the store.
-	History HistoryStore
-	// HistoryOptions select the events that enter history (management
-	// events by default) and their retention (90 days by default).
-	HistoryOptions HistoryOptions
-	// DataResourceTypes are resource types, beyond those named in trails'
-	// data selectors and the AWS types S3 object, Lambda function and
-	// DynamoDB table, whose events are data events.
-	DataResourceTypes []string
-	// QueueSize is the number of events the ingest queue holds (default 4096).
-	QueueSize int
-	// SinkQueueSize is the number of log files each sink's queue holds
-	// (default 256). A full sink queue holds back the batcher, and so,
-	// eventually, Record; other sinks keep delivering meanwhile.
-	SinkQueueSize int
-	// Overflow is what Record does when the ingest queue is full (default
-	// Block).
-	Overflow OverflowPolicy
-	// Retry controls redelivery of failed files.
-	Retry RetryPolicy
-	// OnError, if set, receives every *DeliveryError (after each failed
-	// attempt) and every dropped event's error. It is called from the
-	// recorder's goroutines and must not block for long.
-	OnError func(error)
-	// AuditSource is the eventSource of the events that record trail
-	// management calls (CreateTrail, StopLogging, …); default
-	// "cloudtrail.amazonaws.com". "-" turns that self-audit off.
-	AuditSource string
-	// Logger receives warnings (failed deliveries, dropped events, spool
-	// damage). Nil means slog.Default(); to discard warnings, say so with
-	// slog.New(slog.DiscardHandler).
-	Logger *slog.Logger
-	// Spool, if set, makes Record durable: it returns nil only once the
-	// event is in a write-ahead log on disk, from which a restarted
-	// recorder delivers what no sink had yet. Nil keeps batches in memory
-	// only (a crash or a missing Close loses them). See Spool.
-	Spool *Spool
-}
-
-// Trail is one named stream of selected events and the sinks that store it.
-type Trail struct {
-	// Name is the trail name: 3–128 characters of letters, digits, '.', '_'
-	// and '-', starting and ending with a letter or digit. Required.
-	Name string
-	// Bucket is the S3 bucket the files are meant for. It is recorded in
-	// LogFile.Bucket (and in digests, which require it).
-	Bucket string
-	// Prefix is the S3 key prefix (at most 200 characters, no leading or
-	// trailing '/').
-	Prefix string
-	// MultiRegion makes the trail take events of every region; otherwise it
-	// takes only events of Config.Region.
-	MultiRegion bool
-	// Organization, an organization ID ("o-" and 10–32 lower-case letters or
-	// digits), makes this an organization trail: it takes events of every
-	// account and writes keys with the organization ID after AWSLogs/.
-	// Otherwise the trail takes only events of Config.AccountID.
-	Organization string
-
-	// Management selects management events by their readOnly flag. The zero
-	// value, ReadWriteAll, takes all of them; ReadWriteNone takes none.
-	Management ReadWriteType
-	// ExcludeManagementEventSources drops management events of these event
-	// sources (for example "kms.amazonaws.com").
-	ExcludeManagementEventSources []string
-	// Data selects data events by resource type and ARN.
-	Data []DataResource
-	// EventSelectors are CloudTrail's basic event selectors (at most five),
-	// an alternative to Management, ExcludeManagementEventSources and Data
-	// for configurations kept in CloudTrail's shape.
-	EventSelectors []EventSelector
-	// Advanced replaces the basic selectors with advanced event selectors.
-	// Only one of the three forms (Management/ExcludeManagementEventSources/
-	// Data, EventSelectors, Advanced) may be set.
-	Advanced []AdvancedSelector
-
-	// Validation, if set, writes a signed digest chain for the trail's log
-	// files (CloudTrail's log file integrity validation). At least one sink
-	// must then implement DigestSink; digests go to those that do.
-	Validation *Validation
-
-	// Sinks store the trail's log files; at least one is required.
-	Sinks []Sink
-	// Interval is how long a batch collects events before it is cut into a
-	// log file (default 5 minutes).
-	Interval time.Duration
-	// MaxRecords cuts a file early when it holds this many records (default
-	// 10000).
-	MaxRecords int
-	// MaxBytes cuts a file early before its uncompressed body would exceed
-	// this size (default 32 MiB).
-	MaxBytes int
-}
-
-// Defaults.
-const (
-	DefaultInterval      = 5 * time.Minute
-	DefaultMaxRecords    = 10000
-	DefaultMaxBytes      = 32 << 20
-	DefaultQueueSize     = 4096
-	DefaultSinkQueueSize = 256
-	maxTrails            = 64
 )
 
 // Stats are the recorder's counters since New.
@@ -190,91 +68,6 @@ type Recorder struct {
 	lost  losses // what delivery gave up on, for Close
 }
 
-// item travels through the ingest queue: an event with the trails that
-// selected it, or a flush request.
-type item struct {
-	ev    Event
-	set   *selectorSet // the set that computed mask
-	mask  uint64
-	hist  bool
-	flush chan<- struct{}
-	ctl   *control
-
-	// spool mode
-	idx    uint64 // log index of the event record
-	enc    []byte // the encoded record (a sub-slice of the committed group)
-	encLen int
-}
-
-var (
-	accountRE = regexp.MustCompile(`^[0-9]{12}$`)
-	regionRE  = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
-	orgRE     = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
-	ipv4RE    = regexp.MustCompile(`^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$`)
-	trailRE   = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$`)
-	adjRE     = regexp.MustCompile(`[._-]{2}`)
-)
-
-// ValidateTrailName reports whether name follows CloudTrail's trail-name
-// rules.
-func ValidateTrailName(name string) error {
-	switch {
-	case len(name) < 3 || len(name) > 128:
-		return fmt.Errorf("trail name %q: must be 3 to 128 characters", name)
-	case !trailRE.MatchString(name):
-		return fmt.Errorf("trail name %q: only letters, digits, '.', '_' and '-', starting and ending with a letter or digit", name)
-	case adjRE.MatchString(name):
-		return fmt.Errorf("trail name %q: no two of '.', '_', '-' may be adjacent", name)
-	case ipv4RE.MatchString(name):
-		return fmt.Errorf("trail name %q: must not look like an IP address", name)
-	}
-	return nil
-}
-
-func validatePrefix(p string) error {
-	if len(p) > 200 {
-		return fmt.Errorf("prefix longer than 200 characters")
-	}
-	if p == "" {
-		return nil
-	}
-	if p[0] == '/' || p[len(p)-1] == '/' {
-		return fmt.Errorf("prefix %q: must not start or end with '/'", p)
-	}
-	for _, seg := range splitSlash(p) {
-		if seg == "" || seg == "." || seg == ".." {
-			return fmt.Errorf("prefix %q: empty, '.' or '..' path segment", p)
-		}
-	}
-	for _, c := range p {
-		if c < 0x20 || c == 0x7f || c == '\\' {
-			return fmt.Errorf("prefix %q: control character or backslash", p)
-		}
-	}
-	return nil
-}
-
-func splitSlash(s string) []string {
-	var out []string
-	for {
-		i := indexByte(s, '/')
-		if i < 0 {
-			return append(out, s)
-		}
-		out = append(out, s[:i])
-		s = s[i+1:]
-	}
-}
-
-func indexByte(s string, c byte) int {
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			return i
-		}
-	}
-	return -1
-}
-
 // New validates cfg, starts the recorder's goroutines and returns it. Every
 // configuration error wraps ErrInvalidConfig.
 func New(cfg Config) (*Recorder, error) {
@@ -283,6 +76,12 @@ func New(cfg Config) (*Recorder, error) {
 	}
 	if !regionRE.MatchString(cfg.Region) || len(cfg.Region) > 64 {
 		return nil, configErr("Region %q: want lower-case letters, digits and '-', such as us-east-1", cfg.Region)
+	}
+	if cfg.Instance == "" {
+		cfg.Instance = DefaultInstance()
+	}
+	if err := validateInstance(cfg.Instance); err != nil {
+		return nil, err
 	}
 	if cfg.QueueSize < 0 || cfg.SinkQueueSize < 0 {
 		return nil, configErr("negative queue size")
@@ -386,46 +185,6 @@ func (r *Recorder) newWorkers(ts *trailState, sinks []Sink) []*sinkWorker {
 	return ws
 }
 
-// checkTrail validates a trail's configuration and fills in its defaults.
-func (r *Recorder) checkTrail(t *Trail) error {
-	fail := func(format string, args ...any) error {
-		return fmt.Errorf("trail %q: "+format, append([]any{t.Name}, args...)...)
-	}
-	if err := ValidateTrailName(t.Name); err != nil {
-		return err
-	}
-	if err := validatePrefix(t.Prefix); err != nil {
-		return fail("%v", err)
-	}
-	if t.Organization != "" && !orgRE.MatchString(t.Organization) {
-		return fail("Organization %q: want o- and 10 to 32 lower-case letters or digits", t.Organization)
-	}
-	if len(t.Sinks) == 0 {
-		return fail("no sinks")
-	}
-	for j, s := range t.Sinks {
-		if s == nil {
-			return fail("sink %d is nil", j)
-		}
-	}
-	if t.Interval < 0 || t.MaxRecords < 0 || t.MaxBytes < 0 {
-		return fail("negative Interval, MaxRecords or MaxBytes")
-	}
-	if t.Interval == 0 {
-		t.Interval = DefaultInterval
-	}
-	if t.MaxRecords == 0 {
-		t.MaxRecords = DefaultMaxRecords
-	}
-	if t.MaxBytes == 0 {
-		t.MaxBytes = DefaultMaxBytes
-	}
-	if _, _, _, err := compileSelectors(t); err != nil {
-		return fail("%v", err)
-	}
-	return nil
-}
-
 // rebuildSet compiles the selectors of the logging trails into a new set and
 // publishes it. The caller holds r.admin (or is New).
 func (r *Recorder) rebuildSet() error {
@@ -462,85 +221,6 @@ func (r *Recorder) rebuildSet() error {
 	r.selectors.Store(set)
 	return nil
 }
-
-// Record validates ev, stamps what is missing on a copy, selects the trails
-// that take it and hands it to the batcher. It does not wait for delivery.
-// The caller may reuse ev once Record returns.
-//
-// Errors: a *ValidationError for a malformed event; ErrClosed after Close;
-// ErrOverloaded when the queue is full under the Reject policy; ctx's error
-// when ctx ends while Record waits for room under the Block policy.
-func (r *Recorder) Record(ctx context.Context, ev *Event) error {
-	if ev == nil {
-		r.stats.invalid.Add(1)
-		return &ValidationError{Field: "event", Reason: "nil event"}
-	}
-	var it item
-	a := r.arenas.Get().(*arena)
-	err := r.prepare(&it.ev, ev, a)
-	r.arenas.Put(a)
-	if err != nil {
-		r.stats.invalid.Add(1)
-		return err
-	}
-	set := r.selectors.Load()
-	set.categorize(&it.ev)
-	it.set = set
-	it.mask = set.match(&it.ev)
-	it.hist = r.history.wants(&it.ev)
-	if it.mask == 0 && !it.hist {
-		select {
-		case <-r.closing: // after Close, unselected events are refused too
-			return ErrClosed
-		default:
-		}
-		r.stats.recorded.Add(1)
-		r.stats.unselected.Add(1)
-		return nil
-	}
-	if r.spool != nil && it.mask != 0 {
-		return r.spool.record(ctx, &it)
-	}
-	err = r.enqueue(ctx, &it)
-	if err == nil && it.mask == 0 {
-		r.stats.unselected.Add(1) // for history only
-	}
-	return err
-}
-
-func (r *Recorder) enqueue(ctx context.Context, it *item) error {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	if r.closed {
-		return ErrClosed
-	}
-	select {
-	case r.queue <- *it:
-		r.stats.recorded.Add(1)
-		return nil
-	default:
-	}
-	switch r.cfg.Overflow {
-	case Reject:
-		r.stats.overloaded.Add(1)
-		return ErrOverloaded
-	case Drop:
-		r.stats.dropped.Add(1)
-		r.report(errDropped)
-		return nil
-	}
-	select {
-	case r.queue <- *it:
-		r.stats.recorded.Add(1)
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-r.closing:
-		return ErrClosed
-	}
-}
-
-var errDropped = fmt.Errorf("%w: event dropped (overflow policy Drop)", ErrOverloaded)
 
 func (r *Recorder) report(err error) {
 	if r.cfg.OnError != nil {

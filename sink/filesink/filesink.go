@@ -5,6 +5,7 @@
 package filesink
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -56,9 +57,21 @@ func (s *Sink) Dir() string { return s.dir }
 // String names the sink in errors.
 func (s *Sink) String() string { return "filesink(" + s.dir + ")" }
 
-// Deliver writes f.Body to <dir>/<f.Key>.
+// Deliver writes f.Body to <dir>/<f.Key> after its metadata sidecar
+// (<key>.metadata.json, the file's digest facts, see trail.LogFile.Metadata),
+// so that a log file never exists without its facts.
 func (s *Sink) Deliver(ctx context.Context, f *trail.LogFile) error {
 	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if _, err := s.Path(f.Key); err != nil {
+		return err
+	}
+	meta, err := json.Marshal(f.Metadata())
+	if err != nil {
+		return fmt.Errorf("filesink: %w", err)
+	}
+	if err := s.WriteObject(f.Key+MetadataSuffix, meta); err != nil {
 		return err
 	}
 	return s.WriteObject(f.Key, f.Body)
@@ -139,7 +152,10 @@ func syncDir(dir string) error {
 const MetadataSuffix = ".metadata.json"
 
 // DeliverDigest writes the digest and, first, its metadata sidecar
-// (<key>.metadata.json), so that a digest file never exists unsigned.
+// (<key>.metadata.json), so that a digest file never exists unsigned. It is
+// create-only (under the sink's lock file, so across processes too): a key
+// that holds the same digest succeeds, one that holds another fails with an
+// error wrapping trail.ErrConflict and trail.ErrPermanent.
 func (s *Sink) DeliverDigest(ctx context.Context, d *trail.Digest) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -148,10 +164,20 @@ func (s *Sink) DeliverDigest(ctx context.Context, d *trail.Digest) error {
 	if err != nil {
 		return fmt.Errorf("filesink: %w", err)
 	}
-	if err := s.WriteObject(d.Key+MetadataSuffix, meta); err != nil {
-		return err
-	}
-	return s.WriteObject(d.Key, d.Body)
+	return s.locked(func() error {
+		if old, oldMeta, err := s.Get(ctx, d.Key); err == nil {
+			if bytes.Equal(old, d.Body) && oldMeta["signature"] == d.Signature {
+				return nil
+			}
+			return fmt.Errorf("filesink: digest %s: %w: %w: another digest is stored there", d.Key, trail.ErrPermanent, trail.ErrConflict)
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		if err := s.WriteObject(d.Key+MetadataSuffix, meta); err != nil {
+			return err
+		}
+		return s.WriteObject(d.Key, d.Body)
+	})
 }
 
 // List returns the keys of the stored objects that start with prefix, in
@@ -185,7 +211,7 @@ func (s *Sink) List(ctx context.Context, prefix string) ([]string, error) {
 		}
 		key := filepath.ToSlash(rel)
 		name := d.Name()
-		if strings.HasPrefix(name, ".tmp-") || strings.HasSuffix(name, MetadataSuffix) || !strings.HasPrefix(key, prefix) {
+		if strings.HasPrefix(name, ".tmp-") || name == LockFile || strings.HasSuffix(name, MetadataSuffix) || !strings.HasPrefix(key, prefix) {
 			return nil
 		}
 		keys = append(keys, key)
