@@ -211,9 +211,6 @@ func (r *Recorder) checkTrail(t *Trail) error {
 	if err := ValidateTrailName(t.Name); err != nil {
 		return err
 	}
-	if err := validatePrefix(t.Prefix); err != nil {
-		return fail("%v", err)
-	}
 	if t.Organization != "" && !orgRE.MatchString(t.Organization) {
 		return fail("Organization %q: want o- and 10 to 32 lower-case letters or digits", t.Organization)
 	}
@@ -224,6 +221,12 @@ func (r *Recorder) checkTrail(t *Trail) error {
 		if s == nil {
 			return fail("sink %d is nil", j)
 		}
+	}
+	if err := checkKeyParts(t); err != nil {
+		return fail("%w", err)
+	}
+	if err := checkSinks(t.Sinks); err != nil {
+		return fail("%w", err)
 	}
 	if t.Interval < 0 || t.MaxRecords < 0 || t.MaxBytes < 0 {
 		return fail("negative Interval, MaxRecords or MaxBytes")

@@ -222,6 +222,7 @@ func (s *spool) record(ctx context.Context, it *item) error {
 		r.mu.RLock()
 		if r.closed {
 			r.mu.RUnlock()
+			r.unpend(it)
 			return ErrClosed
 		}
 		if s.log.Size() < s.cfg.MaxBytes {
@@ -230,9 +231,11 @@ func (s *spool) record(ctx context.Context, it *item) error {
 		r.mu.RUnlock()
 		switch r.cfg.Overflow {
 		case Reject:
+			r.unpend(it)
 			r.stats.overloaded.Add(1)
 			return ErrOverloaded
 		case Drop:
+			r.unpend(it)
 			r.stats.dropped.Add(1)
 			r.report(errSpoolDropped)
 			return nil
@@ -246,8 +249,10 @@ func (s *spool) record(ctx context.Context, it *item) error {
 		select {
 		case <-full:
 		case <-ctx.Done():
+			r.unpend(it)
 			return ctx.Err()
 		case <-r.closing:
+			r.unpend(it)
 			return ErrClosed
 		}
 	}
@@ -259,6 +264,7 @@ func (s *spool) record(ctx context.Context, it *item) error {
 		r.mu.RUnlock()
 		*fb = frame[:0]
 		framePool.Put(fb)
+		r.unpend(it)
 		return &ValidationError{Field: "event", Reason: "encoded record too large for the spool"}
 	}
 	wal.SealFrame(frame)
@@ -351,6 +357,9 @@ func (s *spool) commit() {
 		}
 	} else {
 		s.r.warn(fmt.Errorf("trail: spool write: %w", err))
+		for i := range g.items {
+			s.r.unpend(&g.items[i].it)
+		}
 	}
 	g.items = nil
 	g.err = err

@@ -531,7 +531,7 @@ func TestTrailsPage(t *testing.T) {
 	f.recordN(t, 5)
 	ctx := context.Background()
 	_, err := f.rec.CreateTrail(ctx, trail.Trail{
-		Name: "data-only", Bucket: "b2", Prefix: "p", MultiRegion: true, Sinks: []trail.Sink{writeOnly{}},
+		Name: "data-only", Bucket: "second-bucket", Prefix: "p", MultiRegion: true, Sinks: []trail.Sink{writeOnly{}},
 		Advanced: []trail.AdvancedSelector{{Name: "orders", FieldSelectors: []trail.FieldSelector{
 			{Field: "eventCategory", Equals: []string{"Data"}}, {Field: "resources.type", Equals: []string{"Example::Orders::Order"}},
 		}}},
