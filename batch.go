@@ -83,7 +83,9 @@ func (p *pipe) cut(b *batch, now time.Time) {
 		return
 	}
 	f.Instance = p.r.cfg.Instance
-	if ts.val != nil {
+	if ts.fleet != nil {
+		ts.fleet.note(b.key.account, b.key.region) // the fleet's writer lists it
+	} else if ts.val != nil {
 		c := p.chainFor(ts, chainKey(b.key), now)
 		p.roll(ts, c, now)
 		c.files = append(c.files, DigestLogFile{Bucket: ts.cfg.Bucket, Key: f.Key, SHA256: f.SHA256,
