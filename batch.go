@@ -19,40 +19,57 @@ func (p *pipe) add(it *item) {
 	if it.hist {
 		p.hist = append(p.hist, *ev)
 		if len(p.hist) >= histBatchSize {
-			p.handOffHistory(false)
+			p.handOffHistory(nil)
 		}
 	}
 	if it.mask == 0 {
 		return
 	}
-	p.scratch = ev.AppendJSON(p.scratch[:0])
-	rec := p.scratch
+	rec := it.enc // spooled events come encoded
+	if rec == nil {
+		p.scratch = ev.AppendJSON(p.scratch[:0])
+		rec = p.scratch
+	} else {
+		p.spoolNext = it.idx + 1
+	}
 	now := time.Now()
 	for i, ts := range it.set.states {
 		if it.mask&(1<<i) == 0 || !ts.active {
 			continue
 		}
-		key := batchKey{trail: ts, account: ev.RecipientAccountID, region: ev.AWSRegion}
-		b := p.batches[key]
-		if b == nil {
-			b = &batch{key: key}
-			b.reset()
-			p.batches[key] = b
+		p.addTo(ts, ev.RecipientAccountID, ev.AWSRegion, rec, ev.EventTime, it.idx, now)
+	}
+}
+
+// addTo appends one encoded record to its batch of ts, cutting the batch
+// on size. idx is its spool log index (spool mode only).
+func (p *pipe) addTo(ts *trailState, account, region string, rec []byte, eventTime time.Time, idx uint64, now time.Time) {
+	key := batchKey{trail: ts, account: account, region: region}
+	b := p.batches[key]
+	if b == nil {
+		b = &batch{key: key}
+		b.reset()
+		p.batches[key] = b
+	}
+	if len(b.ends) > 0 && b.sizeWith(rec) > ts.cfg.MaxBytes {
+		p.cut(b, now)
+	}
+	if len(b.ends) == 0 {
+		b.deadline = now.Add(ts.cfg.Interval)
+		if p.nextDeadline.IsZero() || b.deadline.Before(p.nextDeadline) {
+			p.nextDeadline = b.deadline
 		}
-		if len(b.ends) > 0 && b.sizeWith(rec) > ts.cfg.MaxBytes {
-			p.cut(b, now)
+	}
+	b.add(rec, eventTime)
+	p.open.Add(1)
+	if p.r.spool != nil {
+		if len(b.ends) == 1 {
+			b.first, b.spooled = idx, true
 		}
-		if len(b.ends) == 0 {
-			b.deadline = now.Add(ts.cfg.Interval)
-			if p.nextDeadline.IsZero() || b.deadline.Before(p.nextDeadline) {
-				p.nextDeadline = b.deadline
-			}
-		}
-		b.add(rec, ev.EventTime)
-		p.open.Add(1)
-		if len(b.ends) >= ts.cfg.MaxRecords || len(b.buf)+2 >= ts.cfg.MaxBytes {
-			p.cut(b, now)
-		}
+		b.last = idx
+	}
+	if len(b.ends) >= ts.cfg.MaxRecords || len(b.buf)+2 >= ts.cfg.MaxBytes {
+		p.cut(b, now)
 	}
 }
 
@@ -66,7 +83,10 @@ func (p *pipe) cut(b *batch, now time.Time) {
 	}
 	ts := b.key.trail
 	p.open.Add(-int64(len(b.ends)))
-	job := &fileJob{ts: ts, f: b.finish(&ts.cfg, now), level: ts.cfg.CompressionLevel, done: make(chan struct{})}
+	job := &fileJob{ts: ts, level: ts.cfg.CompressionLevel, done: make(chan struct{}),
+		first: b.first, last: b.last, spooled: b.spooled}
+	job.f = b.finish(&ts.cfg, now)
+	job.f.Instance = p.r.cfg.Instance
 	ts.inflightFiles.Add(1)
 	ts.inflightRecords.Add(int64(len(job.f.Records)))
 	p.r.compressQ <- job
@@ -128,6 +148,8 @@ type batchKey struct {
 // batch accumulates encoded records for one (trail, account, region).
 type batch struct {
 	key            batchKey
+	first, last    uint64 // spool log indexes of its first and last event
+	spooled        bool   // its events are in the spool
 	buf            []byte // `{"Records":[` + records joined by ','
 	ends           []int  // end offset of each record in buf
 	oldest, newest time.Time
@@ -146,6 +168,7 @@ func (b *batch) reset() {
 	b.buf = append(make([]byte, 0, size), recordsOpen...)
 	b.ends = b.ends[:0] // LogFile.Records was copied out of it
 	b.oldest, b.newest = time.Time{}, time.Time{}
+	b.spooled = false
 }
 
 func (b *batch) add(rec []byte, t time.Time) {

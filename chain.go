@@ -35,6 +35,11 @@ type chainMsg struct {
 	barrier *flushBarrier
 	final   bool
 	now     time.Time
+
+	// spool mode: maintain (truncate the log below spoolLow, the lowest
+	// index the batcher still needs; also done with final)
+	maintain bool
+	spoolLow uint64
 }
 
 // chainStage is the chain stage's state, owned by its goroutine.
@@ -47,15 +52,10 @@ type chainStage struct {
 // chainLoop runs the chain stage until the batcher closes r.chainQ, then
 // writes the final digests, closes the sink workers' queues and waits for
 // them; it closes r.done last.
-func (r *Recorder) chainLoop(initial []*trailState) {
+func (r *Recorder) chainLoop(cs *chainStage) {
 	defer close(r.done)
-	cs := &chainStage{r: r, chains: map[chainKey]*chain{}}
-	cs.states = append(cs.states, initial...)
-	now := time.Now()
-	for _, ts := range cs.states {
-		cs.startChains(ts, now)
-	}
-	final := now
+	final := time.Now()
+	var spoolLow uint64
 	for m := range r.chainQ {
 		r.progress.Add(1)
 		switch {
@@ -67,7 +67,9 @@ func (r *Recorder) chainLoop(initial []*trailState) {
 		case m.barrier != nil:
 			cs.barrier(m.barrier)
 		case m.final:
-			final = m.now
+			final, spoolLow = m.now, m.spoolLow
+		case m.maintain:
+			cs.spoolMaintain(m.spoolLow, false)
 		default:
 			cs.advanceChains(m.now)
 		}
@@ -77,6 +79,9 @@ func (r *Recorder) chainLoop(initial []*trailState) {
 		closeWorkers(ts.workers)
 	}
 	r.workers.Wait()
+	if r.spool != nil {
+		cs.spoolMaintain(spoolLow, true)
+	}
 }
 
 // file records a compressed file in its digest chain and queues it for the
@@ -90,13 +95,19 @@ func (cs *chainStage) file(job *fileJob, now time.Time) {
 		ts.inflightRecords.Add(-int64(len(f.Records)))
 		return
 	}
-	if ts.val != nil {
+	if ts.fleet != nil {
+		ts.fleet.note(f.AccountID, f.Region) // the fleet's writer lists it
+	} else if ts.val != nil {
 		c := cs.chainFor(ts, chainKey{trail: ts, account: f.AccountID, region: f.Region}, now)
 		cs.roll(ts, c, now)
 		c.files = append(c.files, DigestLogFile{Bucket: f.Bucket, Key: f.Key, SHA256: f.SHA256,
 			OldestEventTime: f.OldestEventTime, NewestEventTime: f.NewestEventTime})
 	}
-	cs.send(ts, sinkJob{file: f})
+	sj := sinkJob{file: f}
+	if job.spooled {
+		sj.sf = cs.spoolCut(ts, job.first, job.last, f)
+	}
+	cs.send(ts, sj)
 	ts.inflightFiles.Add(-1)
 	ts.inflightRecords.Add(-int64(len(f.Records)))
 }
@@ -110,6 +121,10 @@ func (cs *chainStage) send(ts *trailState, job sinkJob) {
 			if _, ok := w.sink.(DigestSink); !ok {
 				continue
 			}
+		}
+		if job.sf != nil && len(w.queue) >= spoolMemFiles {
+			w.park(job.sf) // waits in the spool, not in memory
+			continue
 		}
 		w.enqueue(job)
 	}
@@ -227,13 +242,17 @@ func (cs *chainStage) emitDigest(ts *trailState, c *chain, end time.Time) {
 	c.start = end
 	c.files = nil
 	r.setChainState(c.key, c.prev)
-	cs.send(ts, sinkJob{digest: d})
+	job := sinkJob{digest: d}
+	if r.spool != nil {
+		job.sf = cs.spoolDigest(ts, d)
+	}
+	cs.send(ts, job)
 }
 
 // startChains creates the home chain of a logging trail with validation, so
 // that it writes digests (empty ones too) from the start.
 func (cs *chainStage) startChains(ts *trailState, now time.Time) {
-	if ts.val != nil && ts.active {
+	if ts.val != nil && ts.val.fleet == nil && ts.chainActive {
 		cs.chainFor(ts, chainKey{trail: ts, account: cs.r.cfg.AccountID, region: cs.r.cfg.Region}, now)
 	}
 }
@@ -304,6 +323,7 @@ type validator struct {
 	period time.Duration
 	resume map[acctRegion]ChainState
 	reader ObjectReader // for chain resumption; may be nil
+	fleet  *fleetConfig // fleet mode (fleet.go); nil otherwise
 }
 
 // acctRegion names a chain within a trail.
@@ -342,6 +362,13 @@ func newValidator(v *Validation, t *Trail) (*validator, error) {
 	}
 	if digestSinks == 0 {
 		return nil, errors.New("Validation: no sink can store digest files (none has a DeliverDigest method)")
+	}
+	if v.Fleet != nil {
+		fc, err := newFleetConfig(v.Fleet, t)
+		if err != nil {
+			return nil, err
+		}
+		val.fleet = fc
 	}
 	for _, st := range v.Resume {
 		if st.Trail != t.Name {
@@ -412,6 +439,9 @@ func loadChainState(ctx context.Context, rd ObjectReader, t *Trail, homeRegion s
 // them as Validation.Resume to continue the chains in a new process when the
 // sinks cannot be read back.
 func (r *Recorder) ChainStates() []ChainState {
+	if r.unusable() != nil {
+		return nil
+	}
 	r.chainMu.Lock()
 	out := make([]ChainState, 0, len(r.chainStates))
 	for _, s := range r.chainStates {

@@ -44,8 +44,8 @@ func (s *stuckStore) Append(_ context.Context, evs []trail.Event) error {
 	return nil
 }
 
-func (s *stuckStore) Lookup(context.Context, *trail.LookupQuery) (*trail.LookupPage, error) {
-	return &trail.LookupPage{}, nil
+func (s *stuckStore) Lookup(context.Context, *trail.QueryInput) (*trail.QueryOutput, error) {
+	return &trail.QueryOutput{}, nil
 }
 
 // failStore is a HistoryStore whose Append always fails.

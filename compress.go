@@ -27,8 +27,11 @@ type fileJob struct {
 	ts    *trailState
 	f     *LogFile // Body and SHA256 are filled in by a worker
 	level int      // gzip level, 0 for the default
-	err   error
-	done  chan struct{} // closed when Body and SHA256 (or err) are set
+	// spool mode: the log indexes of its first and last event
+	first, last uint64
+	spooled     bool
+	err         error
+	done        chan struct{} // closed when Body and SHA256 (or err) are set
 }
 
 // compressWorkers is the number of compress workers.
@@ -38,15 +41,21 @@ func compressWorkers() int { return max(1, min(runtime.GOMAXPROCS(0), 16)) }
 func (r *Recorder) compressor() {
 	defer r.compressWG.Done()
 	for job := range r.compressQ {
-		job.f.SHA256 = sha256.Sum256(job.f.JSON)
-		gz, err := gzipLevel(job.f.JSON, job.level)
-		if err != nil {
-			job.err = fmt.Errorf("trail: gzip log file %s: %w", job.f.Key, err)
-		}
-		job.f.Body = gz
+		job.err = compressFile(job.f, job.level)
 		close(job.done)
 		r.progress.Add(1)
 	}
+}
+
+// compressFile fills in f's SHA256 and Body from its JSON.
+func compressFile(f *LogFile, level int) error {
+	f.SHA256 = sha256.Sum256(f.JSON)
+	gz, err := gzipLevel(f.JSON, level)
+	if err != nil {
+		return fmt.Errorf("trail: gzip log file %s: %w", f.Key, err)
+	}
+	f.Body = gz
+	return nil
 }
 
 var gzipPools [gzip.BestCompression + 1]sync.Pool

@@ -15,6 +15,7 @@ type sinkJob struct {
 	file    *LogFile
 	digest  *Digest
 	barrier *sync.WaitGroup
+	sf      *spoolFile // spool mode: released when the sink has it
 }
 
 // sinkWorker owns one sink of one trail: its queue and its retry loop.
@@ -24,6 +25,12 @@ type sinkWorker struct {
 	sink  Sink
 	name  string
 	queue chan sinkJob
+
+	// Spool mode: files that wait in the spool for this sink, rebuilt
+	// when the worker gets to them.
+	pmu    sync.Mutex
+	parked []*spoolFile
+	pkick  chan struct{}
 
 	// What the worker holds (queued or being delivered) and what it gave
 	// up on, for CloseError.
@@ -76,13 +83,26 @@ func (w *sinkWorker) lose(job sinkJob) {
 func (w *sinkWorker) run() {
 	defer w.rec.workers.Done()
 	defer w.exited.Store(true)
-	for job := range w.queue {
-		if job.barrier != nil {
-			job.barrier.Done()
-			continue
+	for {
+		select {
+		case job, ok := <-w.queue:
+			if !ok {
+				w.drainParked()
+				return
+			}
+			if job.barrier != nil {
+				w.drainParked()
+				job.barrier.Done()
+				continue
+			}
+			w.deliver(job)
+			w.hold(job, -1)
+			if len(w.queue) == 0 {
+				w.drainParked()
+			}
+		case <-w.pkick:
+			w.drainParked()
 		}
-		w.deliver(job)
-		w.hold(job, -1)
 	}
 }
 
@@ -108,11 +128,17 @@ func (w *sinkWorker) deliver(job sinkJob) {
 			if d := job.digest; d != nil {
 				r.stats.digestsDelivered.Add(1)
 				w.trail.noteDigestDelivered(d)
+				if job.sf != nil {
+					r.spool.stored(job.sf)
+				}
 				return
 			}
 			r.stats.filesDelivered.Add(1)
 			r.stats.bytesDelivered.Add(uint64(len(job.file.Body)))
 			w.trail.noteDelivered(job.file)
+			if job.sf != nil {
+				r.spool.stored(job.sf)
+			}
 			return
 		}
 		final := errors.Is(err, ErrPermanent) || ctx.Err() != nil ||
@@ -135,6 +161,7 @@ func (w *sinkWorker) deliver(job sinkJob) {
 			} else {
 				r.stats.filesFailed.Add(1)
 			}
+			r.noteLost(de, job.sf != nil)
 			return
 		}
 		r.stats.retries.Add(1)
@@ -160,18 +187,20 @@ type historyState struct {
 	free    chan []Event // recycled batch slices
 	ctx     context.Context
 	cancel  context.CancelFunc
-	wdone   chan struct{} // closed when the history worker exits
-	pending atomic.Int64  // events handed to the worker, not yet kept or lost
+	wdone   chan struct{}  // closed when the history worker exits
+	queued  atomic.Int64   // events handed to the worker, not yet kept or lost
+	senders sync.WaitGroup // hand-offs waiting for room in queue
 
 	stop chan struct{} // closed by stopPruning
 	done chan struct{} // closed when the pruning goroutine exits
+	historySync
 }
 
 // histBatch is one batch for the history worker; mark, if set, is closed
 // once the batch (and every batch before it) has been appended.
 type histBatch struct {
 	events []Event
-	mark   chan struct{}
+	mark   chan<- struct{}
 }
 
 // histQueueBatches is the capacity of the history queue in batches (of up
@@ -213,7 +242,7 @@ func (h *historyState) wants(ev *Event) bool {
 func (h *historyState) offer(b histBatch) bool {
 	select {
 	case h.queue <- b:
-		h.pending.Add(int64(len(b.events)))
+		h.queued.Add(int64(len(b.events)))
 		return true
 	default:
 		return false
@@ -242,11 +271,16 @@ func (h *historyState) recycle(s []Event) {
 	}
 }
 
-// closeQueue ends the history worker's input (the batcher calls it last).
+// closeQueue ends the history worker's input (the batcher calls it last),
+// once the hand-offs still running (see pipe.handOffHistory) are done.
 func (h *historyState) closeQueue() {
-	if h.queue != nil {
-		close(h.queue)
+	if h.queue == nil {
+		return
 	}
+	go func() {
+		h.senders.Wait()
+		close(h.queue)
+	}()
 }
 
 // runHistory is the history worker: it appends batches until the queue is
@@ -274,7 +308,8 @@ func (r *Recorder) runHistory() {
 				r.report(&HistoryError{Events: n, Reason: "HistoryStore.Append failed", Err: err})
 			}
 		}
-		h.pending.Add(-int64(n))
+		h.queued.Add(-int64(n))
+		h.appended(n)
 		r.progress.Add(1)
 		h.recycle(b.events)
 		if b.mark != nil {

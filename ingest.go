@@ -22,23 +22,43 @@ type item struct {
 	mask  uint64
 	hist  bool
 	flush chan<- struct{}
+	hsync chan<- struct{} // awaitHistory: closed once history is appended
 	ctl   *control
+
+	// spool mode
+	idx    uint64 // log index of the event record
+	enc    []byte // the encoded record (a sub-slice of the committed group)
+	encLen int
 }
 
 // Record validates ev, stamps what is missing on a copy, selects the trails
 // that take it and hands it to the batcher. It does not wait for delivery.
-// The caller may reuse ev once Record returns.
+// The caller may reuse ev once Record returns. An event without a
+// userIdentity gets the one WithIdentity stored in ctx, if any. Once Record
+// returned nil, LookupEvents and the other lookups see the event (when
+// history keeps it).
 //
 // Errors: a *ValidationError for a malformed event; ErrClosed after Close;
 // ErrOverloaded when the queue is full under the Reject policy; ctx's error
 // when ctx ends while Record waits for room under the Block policy.
 func (r *Recorder) Record(ctx context.Context, ev *Event) error {
+	if err := r.unusable(); err != nil {
+		return err
+	}
 	if ev == nil {
 		r.stats.invalid.Add(1)
 		return &ValidationError{Field: "event", Reason: "nil event"}
 	}
-	it := r.getItem()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if ev.UserIdentity.IsZero() {
+		if id, ok := IdentityFrom(ctx); ok {
+			ev = withIdentity(ev, id)
+		}
+	}
 	a := r.arenas.Get().(*arena)
+	it := r.getItem(a)
 	err := r.prepare(&it.ev, ev, a)
 	r.arenas.Put(a)
 	if err != nil {
@@ -48,6 +68,11 @@ func (r *Recorder) Record(ctx context.Context, ev *Event) error {
 	}
 	set := r.selectors.Load()
 	set.categorize(&it.ev)
+	if err := checkEncodedSize(&it.ev); err != nil { // after categorize: its fields count
+		r.putItem(it)
+		r.stats.invalid.Add(1)
+		return err
+	}
 	it.set = set
 	it.mask = set.match(&it.ev)
 	it.hist = r.history.wants(&it.ev)
@@ -62,6 +87,14 @@ func (r *Recorder) Record(ctx context.Context, ev *Event) error {
 		r.stats.unselected.Add(1)
 		return nil
 	}
+	if it.hist {
+		r.history.accepted() // before the hand-over: see historySync
+	}
+	if r.spool != nil && it.mask != 0 {
+		err = r.spool.record(ctx, it) // the spool keeps a copy
+		r.putItem(it)
+		return err
+	}
 	forHistoryOnly := it.mask == 0
 	err = r.enqueue(ctx, it) // it belongs to the batcher if err is nil
 	if err != nil {
@@ -72,13 +105,22 @@ func (r *Recorder) Record(ctx context.Context, ev *Event) error {
 	return err
 }
 
-// getItem returns an empty item from the pool.
-func (r *Recorder) getItem() *item {
+// getItem returns an empty item from the pool, or else a new one from a's
+// chunk of items (so that a burst that fills the ingest queue costs one
+// allocation per itemChunk events).
+func (r *Recorder) getItem(a *arena) *item {
 	if it, ok := r.items.Get().(*item); ok {
 		return it
 	}
-	return new(item)
+	if len(a.items) == cap(a.items) {
+		a.items = make([]item, 0, itemChunk)
+	}
+	a.items = a.items[:len(a.items)+1]
+	return &a.items[len(a.items)-1]
 }
+
+// itemChunk is how many items an arena allocates at a time.
+const itemChunk = 64
 
 // putItem clears it (so that the pool keeps no event memory alive) and
 // returns it to the pool.
@@ -91,6 +133,7 @@ func (r *Recorder) enqueue(ctx context.Context, it *item) error {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	if r.closed {
+		r.unpend(it)
 		return ErrClosed
 	}
 	select {
@@ -101,9 +144,11 @@ func (r *Recorder) enqueue(ctx context.Context, it *item) error {
 	}
 	switch r.cfg.Overflow {
 	case Reject:
+		r.unpend(it)
 		r.stats.overloaded.Add(1)
 		return ErrOverloaded
 	case Drop:
+		r.unpend(it)
 		r.putItem(it)
 		r.stats.dropped.Add(1)
 		r.report(errDropped)
@@ -114,9 +159,18 @@ func (r *Recorder) enqueue(ctx context.Context, it *item) error {
 		r.stats.recorded.Add(1)
 		return nil
 	case <-ctx.Done():
+		r.unpend(it)
 		return ctx.Err()
 	case <-r.closing:
+		r.unpend(it)
 		return ErrClosed
+	}
+}
+
+// unpend uncounts a history event that was not handed over.
+func (r *Recorder) unpend(it *item) {
+	if it.hist {
+		r.history.abandoned()
 	}
 }
 

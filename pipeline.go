@@ -1,7 +1,6 @@
 package trail
 
 import (
-	"context"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,26 +38,49 @@ type pipe struct {
 	nextDeadline time.Time // earliest batch deadline
 	nextTick     time.Time // earliest digest period end (tick for the chain stage)
 	open         *atomic.Int64
+	spoolNext    uint64 // spool: log index after the last event taken
+}
+
+// newStages builds the batcher's and the chain stage's state and, in spool
+// mode, recovers what the spool holds into both, before either goroutine
+// starts.
+func (r *Recorder) newStages(initial []*trailState) (*pipe, *chainStage) {
+	p := &pipe{r: r, batches: map[batchKey]*batch{}, open: &r.stats.unbatched}
+	p.states = append(p.states, initial...)
+	cs := &chainStage{r: r, chains: map[chainKey]*chain{}}
+	cs.states = append(cs.states, initial...)
+	now := time.Now()
+	if r.spool != nil {
+		r.recoverSpool(p, cs, now)
+	}
+	for _, ts := range cs.states {
+		cs.startChains(ts, now)
+	}
+	return p, cs
 }
 
 // batcher is the goroutine that owns the batches. It exits after the ingest
 // queue is closed and drained, once its last files, ticks and history
 // events are handed on; it then closes the queues of the stages below it.
-func (r *Recorder) batcher(initial []*trailState) {
-	p := &pipe{r: r, batches: map[batchKey]*batch{}, open: &r.stats.unbatched}
-	p.states = append(p.states, initial...)
+func (r *Recorder) batcher(p *pipe) {
 	defer func() {
 		close(r.compressQ)
 		close(r.chainQ)
 		r.history.closeQueue()
 	}()
+	var maint <-chan time.Time
+	if r.spool != nil {
+		t := time.NewTicker(spoolMaintainEvery)
+		defer t.Stop()
+		maint = t.C
+	}
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	var armedAt time.Time
 	p.rearm(timer, &armedAt, time.Now())
 	for {
 		if len(r.queue) == 0 {
-			p.handOffHistory(false)
+			p.handOffHistory(nil)
 		}
 		var (
 			it *item
@@ -66,6 +88,9 @@ func (r *Recorder) batcher(initial []*trailState) {
 		)
 		select {
 		case it, ok = <-r.queue:
+		case <-maint:
+			p.down(chainMsg{now: time.Now(), maintain: true, spoolLow: p.spoolLow()})
+			continue
 		case <-timer.C:
 			armedAt = time.Time{}
 			now := time.Now()
@@ -82,12 +107,15 @@ func (r *Recorder) batcher(initial []*trailState) {
 		r.progress.Add(1)
 		switch {
 		case it.ctl != nil:
-			p.handOffHistory(false)
+			p.handOffHistory(nil)
 			p.control(it.ctl)
 			p.rearm(timer, &armedAt, time.Now())
+		case it.hsync != nil:
+			p.handOffHistory(it.hsync)
 		case it.flush != nil:
 			now := time.Now()
-			hist := p.handOffHistory(true)
+			hist := make(chan struct{})
+			p.handOffHistory(hist)
 			p.cutAll(now)
 			p.down(chainMsg{now: now, barrier: &flushBarrier{done: it.flush, hist: hist}})
 			p.rearm(timer, &armedAt, now)
@@ -100,10 +128,22 @@ func (r *Recorder) batcher(initial []*trailState) {
 		}
 	}
 	timer.Stop()
-	p.handOffHistory(false)
+	p.handOffHistory(nil)
 	now := time.Now()
 	p.cutAll(now)
-	p.down(chainMsg{now: now, final: true})
+	p.down(chainMsg{now: now, final: true, spoolLow: p.spoolLow()})
+}
+
+// spoolLow is the lowest spool log index the batcher still needs: the first
+// event of every open batch, and the next event it has not taken yet.
+func (p *pipe) spoolLow() uint64 {
+	low := p.spoolNext
+	for _, b := range p.batches {
+		if len(b.ends) > 0 && b.spooled {
+			low = min(low, b.first)
+		}
+	}
+	return low
 }
 
 // down hands a message to the chain stage (blocking while its queue is
@@ -141,41 +181,48 @@ func (p *pipe) rearm(t *time.Timer, armedAt *time.Time, now time.Time) {
 }
 
 // handOffHistory passes the collected history events to the history
-// worker. Unless wait is set it never blocks: when the worker's queue is
-// full the events are dropped and counted. With wait (Flush), it returns a
-// channel closed once the worker has appended them and everything before.
-func (p *pipe) handOffHistory(wait bool) <-chan struct{} {
+// worker. Without a mark it never blocks: when the worker's queue is full
+// the events are dropped and counted. With a mark (Flush, read-your-writes),
+// mark is closed once the worker has appended them and everything before;
+// if the queue is full they are handed off from a goroutine, so that a
+// blocked store stalls only the caller waiting on mark (bounded by its
+// ctx), never the batcher.
+func (p *pipe) handOffHistory(mark chan<- struct{}) {
 	h := &p.r.history
 	if h.queue == nil {
-		return nil
-	}
-	if len(p.hist) == 0 && !wait {
-		return nil
-	}
-	b := histBatch{events: p.hist}
-	p.hist = h.freeSlice()
-	if wait {
-		b.mark = make(chan struct{})
-	}
-	if !h.offer(b) {
-		if !wait {
-			p.r.historyLost(len(b.events), "the history queue is full")
-			h.recycle(b.events)
-			return nil
+		if mark != nil {
+			close(mark)
 		}
-		// Flush waits for history: hand off from a goroutine so that a
-		// blocked store stalls only this Flush, bounded by its ctx.
-		h.pending.Add(int64(len(b.events)))
-		go func() {
-			select {
-			case h.queue <- b:
-			case <-h.ctx.Done():
-				p.r.historyLost(len(b.events), "the recorder closed")
-				h.pending.Add(-int64(len(b.events)))
-			}
-		}()
+		return
 	}
-	return b.mark
+	if len(p.hist) == 0 && mark == nil {
+		return
+	}
+	b := histBatch{events: p.hist, mark: mark}
+	p.hist = h.freeSlice()
+	if h.offer(b) {
+		return
+	}
+	n := len(b.events)
+	if mark == nil {
+		p.r.historyLost(n, "the history queue is full")
+		h.appended(n)
+		h.recycle(b.events)
+		return
+	}
+	h.queued.Add(int64(n))
+	h.senders.Add(1)
+	go func() {
+		defer h.senders.Done()
+		select {
+		case h.queue <- b:
+		case <-h.ctx.Done():
+			p.r.historyLost(n, "the recorder closed")
+			h.queued.Add(-int64(n))
+			h.appended(n)
+			close(mark)
+		}
+	}()
 }
 
 // flushBarrier is a Flush on its way down: done is closed once every sink
@@ -183,7 +230,7 @@ func (p *pipe) handOffHistory(wait bool) <-chan struct{} {
 // events recorded before it.
 type flushBarrier struct {
 	done chan<- struct{}
-	hist <-chan struct{}
+	hist <-chan struct{} // closed once history has the events
 }
 
 // barrier closes done once every sink worker has finished the jobs queued
@@ -201,11 +248,9 @@ func (c *chainStage) barrier(fb *flushBarrier) {
 	ctx := c.r.deliverCtx
 	go func() {
 		wg.Wait()
-		if fb.hist != nil {
-			select {
-			case <-fb.hist:
-			case <-ctx.Done():
-			}
+		select {
+		case <-fb.hist:
+		case <-ctx.Done():
 		}
 		close(fb.done)
 	}()
@@ -335,5 +380,3 @@ func laterOf(a, b time.Time) time.Time {
 	}
 	return b
 }
-
-var _ = context.Background

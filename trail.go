@@ -76,6 +76,9 @@ type Recorder struct {
 	chainStates map[chainKey]ChainState
 
 	history historyState
+
+	spool *spool // nil without Config.Spool
+	lost  losses // what delivery gave up on, for Close
 }
 
 // New validates cfg, starts the recorder's goroutines and returns it. Every
@@ -86,6 +89,12 @@ func New(cfg Config) (*Recorder, error) {
 	}
 	if !regionRE.MatchString(cfg.Region) || len(cfg.Region) > 64 {
 		return nil, configErr("Region %q: want lower-case letters, digits and '-', such as us-east-1", cfg.Region)
+	}
+	if cfg.Instance == "" {
+		cfg.Instance = DefaultInstance()
+	}
+	if err := validateInstance(cfg.Instance); err != nil {
+		return nil, err
 	}
 	if cfg.QueueSize < 0 || cfg.SinkQueueSize < 0 {
 		return nil, configErr("negative queue size")
@@ -99,12 +108,21 @@ func New(cfg Config) (*Recorder, error) {
 	if cfg.Overflow < Block || cfg.Overflow > Drop {
 		return nil, configErr("unknown overflow policy %d", cfg.Overflow)
 	}
-	if cfg.Retry.MaxAttempts < 0 {
-		return nil, configErr("negative Retry.MaxAttempts")
+	if cfg.Retry.MaxAttempts < UnlimitedAttempts {
+		return nil, configErr("Retry.MaxAttempts %d: want a positive count, 0 (the default) or UnlimitedAttempts", cfg.Retry.MaxAttempts)
+	}
+	var spoolCfg Spool
+	if cfg.Spool != nil {
+		c, err := cfg.Spool.withDefaults()
+		if err != nil {
+			return nil, err
+		}
+		spoolCfg = c
+		cfg.Spool = &spoolCfg
 	}
 	r := &Recorder{
 		cfg:       cfg,
-		retry:     cfg.Retry.withDefaults(),
+		retry:     cfg.Retry.withDefaults(cfg.Spool != nil),
 		queue:     make(chan *item, cfg.QueueSize),
 		compressQ: make(chan *fileJob, 2*compressWorkers()),
 		chainQ:    make(chan chainMsg, 4*compressWorkers()+64),
@@ -140,6 +158,13 @@ func New(cfg Config) (*Recorder, error) {
 	if err := r.rebuildSet(); err != nil {
 		return nil, err
 	}
+	if cfg.Spool != nil {
+		s, err := r.openSpool(spoolCfg)
+		if err != nil {
+			return nil, err
+		}
+		r.spool = s
+	}
 	for _, ts := range r.registry {
 		ts.startWorkers()
 	}
@@ -148,8 +173,12 @@ func New(cfg Config) (*Recorder, error) {
 		go r.compressor()
 	}
 	go r.runHistory()
-	go r.chainLoop(r.registry)
-	go r.batcher(r.registry)
+	p, cs := r.newStages(r.registry)
+	go r.chainLoop(cs)
+	go r.batcher(p)
+	if r.spool != nil {
+		r.spool.start()
+	}
 	r.startPruning()
 	return r, nil
 }
@@ -168,6 +197,9 @@ func (r *Recorder) newTrailState(t Trail) (*trailState, error) {
 		}
 		ts.val = val
 		ts.period = val.period
+		if val.fleet != nil {
+			ts.fleet = newFleetWriter(r, ts)
+		}
 	}
 	ts.workers = r.newWorkers(ts, t.Sinks)
 	return ts, nil
@@ -176,7 +208,7 @@ func (r *Recorder) newTrailState(t Trail) (*trailState, error) {
 func (r *Recorder) newWorkers(ts *trailState, sinks []Sink) []*sinkWorker {
 	ws := make([]*sinkWorker, 0, len(sinks))
 	for _, s := range sinks {
-		ws = append(ws, &sinkWorker{rec: r, trail: ts, sink: s, name: sinkName(s), queue: make(chan sinkJob, r.cfg.SinkQueueSize)})
+		ws = append(ws, &sinkWorker{rec: r, trail: ts, sink: s, name: sinkName(s), queue: make(chan sinkJob, r.cfg.SinkQueueSize), pkick: make(chan struct{}, 1)})
 	}
 	ts.mu.Lock()
 	ts.allWorkers = append(ts.allWorkers, ws...)
@@ -229,8 +261,8 @@ func (r *Recorder) report(err error) {
 
 func (r *Recorder) reportDelivery(de *DeliveryError) {
 	r.report(de)
-	if r.cfg.Logger != nil {
-		r.cfg.Logger.Warn("trail: delivery failed", "trail", de.Trail, "sink", de.Sink, "key", de.Key,
+	{
+		r.logger().Warn("trail: delivery failed", "trail", de.Trail, "sink", de.Sink, "key", de.Key,
 			"attempt", de.Attempt, "final", de.Final, "err", de.Err)
 	}
 }
@@ -239,6 +271,9 @@ func (r *Recorder) reportDelivery(de *DeliveryError) {
 // so far has been delivered to (or given up by) every sink, or ctx ends.
 // Events recorded before Flush was called are included.
 func (r *Recorder) Flush(ctx context.Context) error {
+	if err := r.unusable(); err != nil {
+		return err
+	}
 	done := make(chan struct{})
 	if err := r.sendItem(ctx, &item{flush: done}); err != nil {
 		return err
@@ -283,6 +318,9 @@ func (r *Recorder) sendItem(ctx context.Context, it *item) error {
 // Deliver returns, and is then not closed. Close is idempotent; later calls
 // wait for the first to finish (bounded by their ctx) and return nil.
 func (r *Recorder) Close(ctx context.Context) error {
+	if err := r.unusable(); err != nil {
+		return err
+	}
 	first := false
 	r.closeOnce.Do(func() {
 		first = true
@@ -290,6 +328,9 @@ func (r *Recorder) Close(ctx context.Context) error {
 		r.mu.Lock()
 		r.closed = true
 		r.mu.Unlock()
+		if r.spool != nil {
+			r.spool.shutdown() // commits what Record took, then stops sending
+		}
 		close(r.queue)
 	})
 	if !first {
@@ -323,9 +364,14 @@ func (r *Recorder) Close(ctx context.Context) error {
 		err = r.closeError(ctx.Err(), lost0)
 	}
 	r.stopPruning()
+	err = errors.Join(err, r.closeFleets(ctx, false))
 	r.cancelDeliver()
 	r.history.cancel()
-	return errors.Join(err, r.closeSinks())
+	err = errors.Join(err, r.lostErr(), r.closeSinks())
+	if r.spool != nil {
+		err = errors.Join(err, r.spool.close())
+	}
+	return err
 }
 
 // After its ctx ended and it cancelled delivery, Close waits for the
@@ -405,7 +451,7 @@ func (r *Recorder) closeError(cause error, lost0 lostCounts) *CloseError {
 		}
 	}
 	e.Events = len(r.queue) + int(r.stats.unbatched.Load())
-	e.HistoryEvents = int(r.history.pending.Load()) + int(int64(r.stats.histDropped.Load())-lost0[nil][0])
+	e.HistoryEvents = int(r.history.queued.Load()) + int(int64(r.stats.histDropped.Load())-lost0[nil][0])
 	return e
 }
 
@@ -444,6 +490,9 @@ func (r *Recorder) closeSinks() error {
 
 // Stats returns a snapshot of the recorder's counters.
 func (r *Recorder) Stats() Stats {
+	if r.unusable() != nil {
+		return Stats{}
+	}
 	s := &r.stats
 	return Stats{
 		Recorded: s.recorded.Load(), Invalid: s.invalid.Load(), Unselected: s.unselected.Load(),

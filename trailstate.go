@@ -24,10 +24,11 @@ type trailState struct {
 	// chain-stage-owned
 	chainCfg    Trail // the configuration the chain stage has reached
 	workers     []*sinkWorker
-	val         *validator // nil without validation
-	chainActive bool       // has digest chains
-	noResume    bool       // new chains start fresh (after Start/StopLogging)
-	chainFloor  time.Time  // new chains start no earlier than this
+	val         *validator   // nil without validation
+	fleet       *fleetWriter // fleet mode (set once, in newTrailState)
+	chainActive bool         // has digest chains
+	noResume    bool         // new chains start fresh (after Start/StopLogging)
+	chainFloor  time.Time    // new chains start no earlier than this
 
 	// files cut by the batcher that the chain stage has not yet queued for
 	// the sinks, and their records (for CloseError)
@@ -61,6 +62,9 @@ func (t *trailState) allSinks() []Sink {
 }
 
 func (t *trailState) startWorkers() {
+	if t.fleet != nil {
+		t.fleet.start()
+	}
 	for _, w := range t.workers {
 		w.rec.workers.Add(1)
 		go w.run()
