@@ -101,7 +101,7 @@ func FuzzPageToken(f *testing.F) {
 // standard alphabet inserted is refused; only the issued spelling passes.
 func TestPageTokenOneEncoding(t *testing.T) {
 	tokens := trail.NewPageTokens([]byte("one-encoding-key"))
-	q := trail.LookupQuery{Attributes: []trail.LookupAttribute{{Key: trail.LookupEventName, Value: "A"}}}
+	q := trail.QueryInput{LookupAttributes: []trail.LookupAttribute{{Key: trail.LookupEventName, Value: "A"}}}
 	valid := tokens.Encode(&q, trail.PageCursor{Time: time.Unix(1700000000, 0), EventID: "x"})
 	variants := map[string]string{
 		"newline inside": valid[:5] + "\n" + valid[5:],
