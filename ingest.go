@@ -49,11 +49,15 @@ func (r *Recorder) Record(ctx context.Context, ev *Event) error {
 		}
 		r.stats.recorded.Add(1)
 		r.stats.unselected.Add(1)
+		r.publish(&it.ev, set, 0)
 		return nil
 	}
 	err = r.enqueue(ctx, &it)
-	if err == nil && it.mask == 0 {
-		r.stats.unselected.Add(1) // for history only
+	if err == nil {
+		if it.mask == 0 {
+			r.stats.unselected.Add(1) // for history only
+		}
+		r.publish(&it.ev, set, it.mask)
 	}
 	return err
 }

@@ -63,6 +63,8 @@ type Recorder struct {
 	chainStates map[chainKey]ChainState
 
 	history historyState
+
+	subs subscriptions // Subscribe and observers (subscribe.go)
 }
 
 // New validates cfg, starts the recorder's goroutines and returns it. Every
@@ -262,6 +264,7 @@ func (r *Recorder) Close(ctx context.Context) error {
 		r.closed = true
 		r.mu.Unlock()
 		close(r.queue)
+		r.subs.closeAll()
 	})
 	finished := make(chan struct{})
 	go func() {
