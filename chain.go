@@ -136,13 +136,17 @@ func (p *pipe) emitDigest(ts *trailState, c *chain, end time.Time) {
 	c.start = end
 	c.files = nil
 	r.setChainState(c.key, c.prev)
-	p.send(ts, sinkJob{digest: d})
+	job := sinkJob{digest: d}
+	if r.spool != nil {
+		job.sf = p.spoolDigest(ts, d)
+	}
+	p.send(ts, job)
 }
 
 // startChains creates the home chain of a logging trail with validation, so
 // that it writes digests (empty ones too) from the start.
 func (p *pipe) startChains(ts *trailState, now time.Time) {
-	if ts.val != nil && ts.active {
+	if ts.val != nil && ts.val.fleet == nil && ts.active {
 		p.chainFor(ts, chainKey{trail: ts, account: p.r.cfg.AccountID, region: p.r.cfg.Region}, now)
 	}
 }
@@ -214,6 +218,7 @@ type validator struct {
 	period time.Duration
 	resume map[acctRegion]ChainState
 	reader ObjectReader // for chain resumption; may be nil
+	fleet  *fleetConfig // fleet mode (fleet.go); nil otherwise
 }
 
 // acctRegion names a chain within a trail.
@@ -252,6 +257,13 @@ func newValidator(v *Validation, t *Trail) (*validator, error) {
 	}
 	if digestSinks == 0 {
 		return nil, errors.New("Validation: no sink can store digest files (none has a DeliverDigest method)")
+	}
+	if v.Fleet != nil {
+		fc, err := newFleetConfig(v.Fleet, t)
+		if err != nil {
+			return nil, err
+		}
+		val.fleet = fc
 	}
 	for _, st := range v.Resume {
 		if st.Trail != t.Name {
@@ -322,6 +334,9 @@ func loadChainState(ctx context.Context, rd ObjectReader, t *Trail, homeRegion s
 // them as Validation.Resume to continue the chains in a new process when the
 // sinks cannot be read back.
 func (r *Recorder) ChainStates() []ChainState {
+	if r.unusable() != nil {
+		return nil
+	}
 	r.chainMu.Lock()
 	out := make([]ChainState, 0, len(r.chainStates))
 	for _, s := range r.chainStates {

@@ -58,9 +58,15 @@ type Config struct {
 	// management calls (CreateTrail, StopLogging, …); default
 	// "cloudtrail.amazonaws.com". "-" turns that self-audit off.
 	AuditSource string
-	// Logger receives warnings (failed deliveries, dropped events). Nil
-	// discards them.
+	// Logger receives warnings (failed deliveries, dropped events, spool
+	// damage). Nil means slog.Default(); to discard warnings, say so with
+	// slog.New(slog.DiscardHandler).
 	Logger *slog.Logger
+	// Spool, if set, makes Record durable: it returns nil only once the
+	// event is in a write-ahead log on disk, from which a restarted
+	// recorder delivers what no sink had yet. Nil keeps batches in memory
+	// only (a crash, or a missing Close, loses them). See Spool.
+	Spool *Spool
 	// Observers see every event Record accepts (selected by a trail or
 	// not), on Record's goroutine: metric filters (*filter.Metrics),
 	// detectors. See EventObserver.
@@ -216,9 +222,6 @@ func (r *Recorder) checkTrail(t *Trail) error {
 	if err := ValidateTrailName(t.Name); err != nil {
 		return err
 	}
-	if err := validatePrefix(t.Prefix); err != nil {
-		return fail("%v", err)
-	}
 	if t.Organization != "" && !orgRE.MatchString(t.Organization) {
 		return fail("Organization %q: want o- and 10 to 32 lower-case letters or digits", t.Organization)
 	}
@@ -229,6 +232,12 @@ func (r *Recorder) checkTrail(t *Trail) error {
 		if s == nil {
 			return fail("sink %d is nil", j)
 		}
+	}
+	if err := checkKeyParts(t); err != nil {
+		return fail("%w", err)
+	}
+	if err := checkSinks(t.Sinks); err != nil {
+		return fail("%w", err)
 	}
 	if t.Interval < 0 || t.MaxRecords < 0 || t.MaxBytes < 0 {
 		return fail("negative Interval, MaxRecords or MaxBytes")
@@ -267,12 +276,28 @@ type RetryPolicy struct {
 	Initial time.Duration
 	// Max caps the delay between attempts (default 5m).
 	Max time.Duration
-	// MaxAttempts stops retrying after this many attempts; 0 retries until
-	// the file is delivered or Close's context ends.
+	// MaxAttempts stops retrying after this many attempts. 0 means
+	// DefaultMaxAttempts without a spool (about 14 minutes of retries with
+	// the default delays) and UnlimitedAttempts with one (the files wait on
+	// disk). UnlimitedAttempts retries until the file is delivered or
+	// Close's context ends.
 	MaxAttempts int
 }
 
-func (p RetryPolicy) withDefaults() RetryPolicy {
+// DefaultMaxAttempts is RetryPolicy.MaxAttempts's default without a spool.
+const DefaultMaxAttempts = 10
+
+// UnlimitedAttempts as RetryPolicy.MaxAttempts retries without end (until
+// Close's context ends).
+const UnlimitedAttempts = -1
+
+func (p RetryPolicy) withDefaults(spooled bool) RetryPolicy {
+	if p.MaxAttempts == 0 {
+		p.MaxAttempts = DefaultMaxAttempts
+		if spooled {
+			p.MaxAttempts = UnlimitedAttempts
+		}
+	}
 	if p.Initial <= 0 {
 		p.Initial = time.Second
 	}
@@ -329,6 +354,10 @@ type Validation struct {
 	// Resume continues these chains (from Recorder.ChainStates of a previous
 	// run).
 	Resume []ChainState
+	// Fleet, if set, makes the trail's digest chains fleet-wide: one chain
+	// per (trail, account, region) for every recorder that shares the trail,
+	// written by one elected instance (see Fleet). Resume is then ignored.
+	Fleet *Fleet
 }
 
 // DefaultDigestPeriod is CloudTrail's digest cadence.

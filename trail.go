@@ -64,6 +64,9 @@ type Recorder struct {
 
 	history historyState
 
+	spool *spool // nil without Config.Spool
+	lost  losses // what delivery gave up on, for Close
+
 	subs subscriptions // Subscribe and observers (subscribe.go)
 }
 
@@ -94,12 +97,21 @@ func New(cfg Config) (*Recorder, error) {
 	if cfg.Overflow < Block || cfg.Overflow > Drop {
 		return nil, configErr("unknown overflow policy %d", cfg.Overflow)
 	}
-	if cfg.Retry.MaxAttempts < 0 {
-		return nil, configErr("negative Retry.MaxAttempts")
+	if cfg.Retry.MaxAttempts < UnlimitedAttempts {
+		return nil, configErr("Retry.MaxAttempts %d: want a positive count, 0 (the default) or UnlimitedAttempts", cfg.Retry.MaxAttempts)
+	}
+	var spoolCfg Spool
+	if cfg.Spool != nil {
+		c, err := cfg.Spool.withDefaults()
+		if err != nil {
+			return nil, err
+		}
+		spoolCfg = c
+		cfg.Spool = &spoolCfg
 	}
 	r := &Recorder{
 		cfg:     cfg,
-		retry:   cfg.Retry.withDefaults(),
+		retry:   cfg.Retry.withDefaults(cfg.Spool != nil),
 		queue:   make(chan item, cfg.QueueSize),
 		closing: make(chan struct{}),
 		done:    make(chan struct{}),
@@ -131,10 +143,20 @@ func New(cfg Config) (*Recorder, error) {
 	if err := r.rebuildSet(); err != nil {
 		return nil, err
 	}
+	if cfg.Spool != nil {
+		s, err := r.openSpool(spoolCfg)
+		if err != nil {
+			return nil, err
+		}
+		r.spool = s
+	}
 	for _, ts := range r.registry {
 		ts.startWorkers()
 	}
 	go r.pipeline(r.registry)
+	if r.spool != nil {
+		r.spool.start()
+	}
 	r.startPruning()
 	return r, nil
 }
@@ -152,6 +174,9 @@ func (r *Recorder) newTrailState(t Trail) (*trailState, error) {
 			return nil, fmt.Errorf("trail %q: %w", t.Name, err)
 		}
 		ts.val = val
+		if val.fleet != nil {
+			ts.fleet = newFleetWriter(r, ts)
+		}
 	}
 	ts.workers = r.newWorkers(ts, t.Sinks)
 	return ts, nil
@@ -160,7 +185,7 @@ func (r *Recorder) newTrailState(t Trail) (*trailState, error) {
 func (r *Recorder) newWorkers(ts *trailState, sinks []Sink) []*sinkWorker {
 	ws := make([]*sinkWorker, 0, len(sinks))
 	for _, s := range sinks {
-		ws = append(ws, &sinkWorker{rec: r, trail: ts, sink: s, name: sinkName(s), queue: make(chan sinkJob, r.cfg.SinkQueueSize)})
+		ws = append(ws, &sinkWorker{rec: r, trail: ts, sink: s, name: sinkName(s), queue: make(chan sinkJob, r.cfg.SinkQueueSize), pkick: make(chan struct{}, 1)})
 	}
 	return ws
 }
@@ -210,8 +235,8 @@ func (r *Recorder) report(err error) {
 
 func (r *Recorder) reportDelivery(de *DeliveryError) {
 	r.report(de)
-	if r.cfg.Logger != nil {
-		r.cfg.Logger.Warn("trail: delivery failed", "trail", de.Trail, "sink", de.Sink, "key", de.Key,
+	{
+		r.logger().Warn("trail: delivery failed", "trail", de.Trail, "sink", de.Sink, "key", de.Key,
 			"attempt", de.Attempt, "final", de.Final, "err", de.Err)
 	}
 }
@@ -220,6 +245,9 @@ func (r *Recorder) reportDelivery(de *DeliveryError) {
 // so far has been delivered to (or given up by) every sink, or ctx ends.
 // Events recorded before Flush was called are included.
 func (r *Recorder) Flush(ctx context.Context) error {
+	if err := r.unusable(); err != nil {
+		return err
+	}
 	done := make(chan struct{})
 	if err := r.sendItem(ctx, item{flush: done}); err != nil {
 		return err
@@ -256,6 +284,9 @@ func (r *Recorder) sendItem(ctx context.Context, it item) error {
 // final *DeliveryErrors) and Close returns ctx's error. Close is idempotent;
 // later calls wait for the first to finish.
 func (r *Recorder) Close(ctx context.Context) error {
+	if err := r.unusable(); err != nil {
+		return err
+	}
 	first := false
 	r.closeOnce.Do(func() {
 		first = true
@@ -263,6 +294,9 @@ func (r *Recorder) Close(ctx context.Context) error {
 		r.mu.Lock()
 		r.closed = true
 		r.mu.Unlock()
+		if r.spool != nil {
+			r.spool.shutdown() // commits what Record took, then stops sending
+		}
 		close(r.queue)
 		r.subs.closeAll()
 	})
@@ -281,8 +315,12 @@ func (r *Recorder) Close(ctx context.Context) error {
 	}
 	if first {
 		r.stopPruning()
+		err = errors.Join(err, r.closeFleets(ctx, false))
 		r.cancelDeliver()
-		err = errors.Join(err, r.closeSinks())
+		err = errors.Join(err, r.lostErr(), r.closeSinks())
+		if r.spool != nil {
+			err = errors.Join(err, r.spool.close())
+		}
 	}
 	return err
 }
@@ -315,6 +353,9 @@ func (r *Recorder) closeSinks() error {
 
 // Stats returns a snapshot of the recorder's counters.
 func (r *Recorder) Stats() Stats {
+	if r.unusable() != nil {
+		return Stats{}
+	}
 	s := &r.stats
 	return Stats{
 		Recorded: s.recorded.Load(), Invalid: s.invalid.Load(), Unselected: s.unselected.Load(),

@@ -21,14 +21,17 @@ import (
 // A crashed holder releases the lock with its file descriptor.
 const LockFile = ".trail.lock"
 
-// locked runs fn while holding the sink's lock file.
+// locked runs fn while holding the sink's lock file (opened through the
+// directory's os.Root: a symlink planted at the lock file's name cannot
+// make the sink create or lock a file elsewhere).
 func (s *Sink) locked(fn func() error) error {
-	if err := os.MkdirAll(s.dir, s.opts.DirMode); err != nil {
-		return fmt.Errorf("filesink: %w", err)
-	}
-	f, err := os.OpenFile(filepath.Join(s.dir, LockFile), os.O_RDWR|os.O_CREATE, 0o644)
+	root, err := s.openRoot()
 	if err != nil {
-		return fmt.Errorf("filesink: lock file: %w", err)
+		return err
+	}
+	f, err := root.OpenFile(LockFile, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return s.wrap("lock file", err)
 	}
 	defer f.Close()
 	if err := lockFile(f); err != nil {
@@ -45,19 +48,23 @@ func (s *Sink) Metadata(ctx context.Context, key string) (map[string]string, err
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	path, err := s.Path(key)
+	if err := checkKey(key); err != nil {
+		return nil, err
+	}
+	root, err := s.openRoot()
 	if err != nil {
 		return nil, err
 	}
-	meta, err := readSidecar(path + MetadataSuffix)
+	name := filepath.FromSlash(key)
+	meta, err := readSidecar(root, name+MetadataSuffix)
 	if errors.Is(err, fs.ErrNotExist) {
-		if _, serr := os.Stat(path); serr != nil {
-			return nil, fmt.Errorf("filesink: %w", serr)
+		if _, serr := root.Lstat(name); serr != nil {
+			return nil, s.wrap("metadata of "+key, serr)
 		}
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("filesink: metadata of %s: %w", key, err)
+		return nil, s.wrap("metadata of "+key, err)
 	}
 	return meta, nil
 }
@@ -68,13 +75,16 @@ func (s *Sink) ReadLease(ctx context.Context, key string) ([]byte, string, error
 	if err := ctx.Err(); err != nil {
 		return nil, "", err
 	}
-	path, err := s.Path(key)
+	if err := checkKey(key); err != nil {
+		return nil, "", err
+	}
+	root, err := s.openRoot()
 	if err != nil {
 		return nil, "", err
 	}
-	data, err := os.ReadFile(path)
+	data, err := readRegular(root, filepath.FromSlash(key))
 	if err != nil {
-		return nil, "", fmt.Errorf("filesink: lease %s: %w", key, err)
+		return nil, "", s.wrap("lease "+key, err)
 	}
 	return data, version(data), nil
 }
@@ -109,8 +119,8 @@ func version(data []byte) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-func readSidecar(path string) (map[string]string, error) {
-	raw, err := os.ReadFile(path)
+func readSidecar(root *os.Root, name string) (map[string]string, error) {
+	raw, err := readRegular(root, name)
 	if err != nil {
 		return nil, err
 	}
