@@ -168,8 +168,12 @@ type subscriptions struct {
 var observerScratch = sync.Pool{New: func() any { return new(Event) }}
 
 // Subscribe starts a subscription. It fails with a *CursorError when From is
-// not in the replay buffer, and with ErrClosed after Close.
+// not in the replay buffer, with ErrClosed after Close, and with
+// ErrNoRecorder on a Recorder not made by New.
 func (r *Recorder) Subscribe(opts SubscribeOptions) (*Subscription, error) {
+	if err := r.unusable(); err != nil {
+		return nil, err
+	}
 	if opts.Buffer < 0 {
 		return nil, fmt.Errorf("%w: negative subscription buffer", ErrInvalidConfig)
 	}
