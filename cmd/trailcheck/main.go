@@ -72,6 +72,15 @@ newest digests (--expected-end), consecutive deleted digests, log files no
 digest lists, event times outside the range a digest claims, data appended
 after a gzip member, malformed digest fields.
 
+Every object under the trail's prefix that is not a valid, covered log file
+or digest is reported wherever it sits and whatever its name or type
+(stray-object; not-regular-file for symlinks, FIFOs and other special files,
+which are never followed or opened). With --end, the digests must reach
+--end (within one digest period): deleted trailing periods are errors.
+Notices (not problems; exit 0 unless --strict): log files newer than the
+digests' coverage (not-yet-covered) and sinks' leftover temporary files
+(temp-file).
+
 DIR is the bucket: if DIR/<bucket> exists it is used, else DIR itself (the
 convention of the repository's AWS verifier harness, internal/ctoracle). A digest's S3 metadata (its signature) is
 read from the sidecar file "<digest>.metadata.json".
@@ -138,7 +147,7 @@ type validateFlags struct {
 	s3Bucket, endpoint                                      string
 	start, end, expectedEnd, progress                       string
 	publicKeys                                              stringList
-	jsonOut, verbose, allowRestarts                         bool
+	jsonOut, verbose, allowRestarts, strict                 bool
 }
 
 func runValidate(args []string, stdout, stderr io.Writer) int {
@@ -161,6 +170,7 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.region, "region", "", "source `REGION` whose files are validated (default: the ARN's home region)")
 	fs.BoolVar(&f.allowRestarts, "allow-restarts", false, "accept digest chain restarts (after StopLogging/StartLogging) instead of reporting them")
 	fs.StringVar(&f.expectedEnd, "expected-end", "", "the newest digest must reach this `TIME` (detects deleted newest digests)")
+	fs.BoolVar(&f.strict, "strict", false, "exit 1 on notices too (log files not yet covered by a digest, leftover temporary files)")
 	fs.BoolVar(&f.jsonOut, "json", false, "print the report as JSON instead of text")
 	fs.BoolVar(&f.verbose, "verbose", false, "also print the valid lines (like validate-logs --verbose)")
 	fs.BoolVar(&f.verbose, "v", false, "alias of --verbose")
@@ -231,7 +241,7 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "trailcheck validate: %v\n", err)
 		return exitError
 	}
-	if !rep.OK() {
+	if !rep.OK() || f.strict && len(rep.Notices) > 0 {
 		return exitInvalid
 	}
 	return exitOK
@@ -275,6 +285,7 @@ func (f *validateFlags) options(usageErr func(string, ...any) int) (verify.Optio
 		if opt.End, err = parseTime(f.end); err != nil {
 			return opt, "", usageErr("--end: %v", err)
 		}
+		opt.RequireEnd = true // digests must reach --end (within a period): deleted trailing periods are errors
 	}
 	opt.AllowRestarts = f.allowRestarts
 	if f.expectedEnd != "" {
