@@ -137,13 +137,15 @@ func (v *validator) checkTree(ctx context.Context) error {
 		}
 		m := objectRe.FindStringSubmatch(rest)
 		if m == nil {
+			if otherPrefix(rest) {
+				continue // a valid object of a trail with a longer prefix
+			}
 			add(KindStrayObject, e, "object where the trail's layout has none")
 			continue
 		}
-		org, acct, kind, region, date := m[1], m[2], m[3], m[4], m[5]+m[6]+m[7]
-		nm := nameRes[kind].FindStringSubmatch(m[8])
-		if nm == nil || nm[1] != acct || nm[2] != region || nm[3] != date {
-			add(KindStrayObject, e, "object whose name is not a "+kind+" file name of its folder (account, region and date)")
+		org := m[1]
+		if why := layoutMismatch(m); why != "" {
+			add(KindStrayObject, e, why)
 			continue
 		}
 		if org != v.opt.OrgID && org != "" {
@@ -170,6 +172,33 @@ func (v *validator) checkTree(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// layoutMismatch returns why an objectRe match is not a file of its
+// folder, or "".
+func layoutMismatch(m []string) string {
+	acct, kind, region, date := m[2], m[3], m[4], m[5]+m[6]+m[7]
+	nm := nameRes[kind].FindStringSubmatch(m[8])
+	if nm == nil || nm[1] != acct || nm[2] != region || nm[3] != date {
+		return "object whose name is not a " + kind + " file name of its folder (account, region and date)"
+	}
+	return ""
+}
+
+// otherPrefix reports whether key is a valid object in the layout of a
+// trail whose prefix is longer (<more>/AWSLogs/...): another trail's file,
+// checked with that trail's --prefix.
+func otherPrefix(key string) bool {
+	for i := 0; ; {
+		j := strings.Index(key[i:], "/AWSLogs/")
+		if j < 0 {
+			return false
+		}
+		i += j + 1
+		if m := objectRe.FindStringSubmatch(key[i:]); m != nil && layoutMismatch(m) == "" {
+			return true
+		}
+	}
 }
 
 func displayOr(t time.Time, none string) string {
