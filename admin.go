@@ -9,46 +9,6 @@ import (
 	"time"
 )
 
-// TrailError is an error of trail management, with CloudTrail's exception
-// name as Code. The Err* values below are TrailErrors without a message;
-// errors.Is matches any TrailError with the same Code:
-//
-//	if errors.Is(err, trail.ErrTrailNotFound) { … }
-type TrailError struct {
-	Code    string // CloudTrail's exception name, e.g. "TrailNotFoundException"
-	Message string
-}
-
-// Error implements the error interface.
-func (e *TrailError) Error() string {
-	if e.Message == "" {
-		return "trail: " + e.Code
-	}
-	return "trail: " + e.Code + ": " + e.Message
-}
-
-// Is reports whether target is a *TrailError with the same Code.
-func (e *TrailError) Is(target error) bool {
-	t, ok := target.(*TrailError)
-	return ok && t.Code == e.Code
-}
-
-// Trail management errors, to be matched with errors.Is.
-var (
-	ErrTrailNotFound          = &TrailError{Code: "TrailNotFoundException"}
-	ErrTrailAlreadyExists     = &TrailError{Code: "TrailAlreadyExistsException"}
-	ErrInvalidTrailName       = &TrailError{Code: "InvalidTrailNameException"}
-	ErrInvalidEventSelectors  = &TrailError{Code: "InvalidEventSelectorsException"}
-	ErrInvalidParameter       = &TrailError{Code: "InvalidParameterCombinationException"}
-	ErrMaximumNumberOfTrails  = &TrailError{Code: "MaximumNumberOfTrailsExceededException"}
-	ErrInvalidCloudTrailARN   = &TrailError{Code: "CloudTrailARNInvalidException"}
-	ErrInsufficientDependency = &TrailError{Code: "InsufficientDependencyServiceAccessPermissionException"}
-)
-
-func trailErr(base *TrailError, format string, args ...any) error {
-	return &TrailError{Code: base.Code, Message: fmt.Sprintf(format, args...)}
-}
-
 // DefaultAuditSource is the eventSource of the events that record trail
 // management calls (see Config.AuditSource).
 const DefaultAuditSource = "cloudtrail.amazonaws.com"

@@ -6,6 +6,88 @@ import (
 	"time"
 )
 
+// TrailError is an error of trail management, with CloudTrail's exception
+// name as Code. The Err* values below are TrailErrors without a message;
+// errors.Is matches any TrailError with the same Code:
+//
+//	if errors.Is(err, trail.ErrTrailNotFound) { … }
+type TrailError struct {
+	Code    string // CloudTrail's exception name, e.g. "TrailNotFoundException"
+	Message string
+}
+
+// Error implements the error interface.
+func (e *TrailError) Error() string {
+	if e.Message == "" {
+		return "trail: " + e.Code
+	}
+	return "trail: " + e.Code + ": " + e.Message
+}
+
+// Is reports whether target is a *TrailError with the same Code.
+func (e *TrailError) Is(target error) bool {
+	t, ok := target.(*TrailError)
+	return ok && t.Code == e.Code
+}
+
+// Trail management errors, to be matched with errors.Is.
+var (
+	ErrTrailNotFound          = &TrailError{Code: "TrailNotFoundException"}
+	ErrTrailAlreadyExists     = &TrailError{Code: "TrailAlreadyExistsException"}
+	ErrInvalidTrailName       = &TrailError{Code: "InvalidTrailNameException"}
+	ErrInvalidEventSelectors  = &TrailError{Code: "InvalidEventSelectorsException"}
+	ErrInvalidParameter       = &TrailError{Code: "InvalidParameterCombinationException"}
+	ErrMaximumNumberOfTrails  = &TrailError{Code: "MaximumNumberOfTrailsExceededException"}
+	ErrInvalidCloudTrailARN   = &TrailError{Code: "CloudTrailARNInvalidException"}
+	ErrInsufficientDependency = &TrailError{Code: "InsufficientDependencyServiceAccessPermissionException"}
+)
+
+func trailErr(base *TrailError, format string, args ...any) error {
+	return &TrailError{Code: base.Code, Message: fmt.Sprintf(format, args...)}
+}
+
+// CloudTrail's exception names, used as LookupError.Code.
+const (
+	CodeInvalidLookupAttributes = "InvalidLookupAttributesException"
+	CodeInvalidTimeRange        = "InvalidTimeRangeException"
+	CodeInvalidMaxResults       = "InvalidMaxResultsException"
+	CodeInvalidNextToken        = "InvalidNextTokenException"
+)
+
+// LookupError reports a lookup or query the caller got wrong. Code is
+// CloudTrail's exception name (one of the Code constants), so that a server
+// imitating the LookupEvents API can answer {"__type": Code, "message": …}.
+// It matches ErrInvalidLookup and Err (ErrInvalidLookupAttributes,
+// ErrInvalidTimeRange, ErrInvalidMaxResults or ErrInvalidPageToken) with
+// errors.Is.
+type LookupError struct {
+	Code   string // CloudTrail's exception name
+	Reason string // what is wrong, for people
+	Err    error  // the specific sentinel
+}
+
+// Error implements the error interface.
+func (e *LookupError) Error() string { return "trail: " + e.Code + ": " + e.Reason }
+
+// Unwrap returns ErrInvalidLookup and the specific sentinel.
+func (e *LookupError) Unwrap() []error { return []error{ErrInvalidLookup, e.Err} }
+
+func attrErr(reason string) error {
+	return &LookupError{Code: CodeInvalidLookupAttributes, Reason: reason, Err: ErrInvalidLookupAttributes}
+}
+
+func timeRangeErr(reason string) error {
+	return &LookupError{Code: CodeInvalidTimeRange, Reason: reason, Err: ErrInvalidTimeRange}
+}
+
+func maxResultsErr(reason string) error {
+	return &LookupError{Code: CodeInvalidMaxResults, Reason: reason, Err: ErrInvalidMaxResults}
+}
+
+func tokenErr(reason string) error {
+	return &LookupError{Code: CodeInvalidNextToken, Reason: reason, Err: ErrInvalidPageToken}
+}
+
 // Sentinel errors. Test for them with errors.Is; they may be wrapped.
 var (
 	// ErrClosed is returned by Record, Flush and the trail management calls

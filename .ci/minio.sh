@@ -16,7 +16,7 @@
 # minio_start exports, for the tests:
 #   TRAIL_TEST_S3_ENDPOINT  http://127.0.0.1:<port>
 #   TRAIL_TEST_S3_ACCESS_KEY, TRAIL_TEST_S3_SECRET_KEY  the root credentials
-#   CT_HARNESS_ACCESS_KEY, CT_HARNESS_SECRET_KEY        same, for ct-oracle
+#   CT_HARNESS_ACCESS_KEY, CT_HARNESS_SECRET_KEY        same, for internal/ctoracle/validate_logs.py
 #   TRAIL_TEST_S3_KMS_KEY_ID  name of the server's static KMS key (SSE-KMS)
 #
 # Environment (all optional):

@@ -40,7 +40,7 @@ const MetadataSuffix = ".metadata.json"
 // "<key>.metadata.json" holding a JSON object such as
 // {"signature":"<hex>","signature-algorithm":"SHA256withRSA"}; names are
 // lower-cased and an "x-amz-meta-" prefix is removed (the convention of the
-// ct-oracle harness). Sidecar files are never listed or returned as objects.
+// AWS verifier harness in internal/ctoracle). Sidecar files are never listed or returned as objects.
 func FSStore(fsys fs.FS) Store { return &fsStore{fsys: fsys} }
 
 type fsStore struct{ fsys fs.FS }

@@ -73,7 +73,7 @@ digest lists, event times outside the range a digest claims, data appended
 after a gzip member, malformed digest fields.
 
 DIR is the bucket: if DIR/<bucket> exists it is used, else DIR itself (the
-convention of ../shared/ct-oracle). A digest's S3 metadata (its signature) is
+convention of the repository's AWS verifier harness, internal/ctoracle). A digest's S3 metadata (its signature) is
 read from the sidecar file "<digest>.metadata.json".
 
 With --s3-bucket the files are read from S3 (credentials and region from

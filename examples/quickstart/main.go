@@ -136,7 +136,7 @@ func run(out string, n int, span, period time.Duration) error {
 			}
 		}
 	}
-	fmt.Printf("\nCheck it with the AWS CLI verifier too:\n  ../shared/ct-oracle/validate_logs.sh --dir %s --bucket %s \\\n"+
+	fmt.Printf("\nCheck it with the AWS CLI verifier too (apt-get install -y awscli):\n  internal/ctoracle/validate_logs.py --dir %s --bucket %s \\\n"+
 		"    --trail-arn arn:aws:cloudtrail:%s:%s:trail/management --public-key %s \\\n    --start-time %s --end-time %s\n",
 		out, bucket, home, account, filepath.Join(out, "public-key.pem"), start.Format(trail.TimeFormat), end.Format(trail.TimeFormat))
 	if failed {

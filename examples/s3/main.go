@@ -251,8 +251,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	end := time.Now().UTC().Add(time.Second).Truncate(time.Second)
 	arn := "arn:aws:cloudtrail:" + cfg.Region + ":" + s.account + ":trail/" + s.trailName
-	fmt.Fprintf(out, "\ncheck it with the AWS CLI verifier (../shared/ct-oracle serves DescribeTrails/ListPublicKeys locally):\n")
-	fmt.Fprintf(out, "  validate_logs.sh --bucket %s --trail-arn %s --public-key %s --start-time %s --end-time %s --min-digests 1",
+	fmt.Fprintf(out, "\ncheck it with the AWS CLI verifier (apt-get install -y awscli; the harness serves DescribeTrails/ListPublicKeys on loopback):\n")
+	fmt.Fprintf(out, "  internal/ctoracle/validate_logs.py --bucket %s --trail-arn %s --public-key %s --start-time %s --end-time %s --min-digests 1",
 		s.bucket, arn, s.publicKeyOut, start.Format(trail.TimeFormat), end.Format(trail.TimeFormat))
 	if s.prefix != "" {
 		fmt.Fprintf(out, " --prefix %s", s.prefix)

@@ -57,7 +57,7 @@ func TestAgainstMinIO(t *testing.T) {
 	require.Contains(t, out.String(), "delivered ")
 
 	script := ctoracle.Script(t)
-	m := regexp.MustCompile(`validate_logs\.sh (.*)`).FindStringSubmatch(out.String())
+	m := regexp.MustCompile(`validate_logs\.py (.*)`).FindStringSubmatch(out.String())
 	require.NotNil(t, m)
 	cmd := exec.Command(script, strings.Fields(m[1])...)
 	cmd.Env = append(os.Environ(), "CT_HARNESS_ACCESS_KEY="+access, "CT_HARNESS_SECRET_KEY="+secret)

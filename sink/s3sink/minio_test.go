@@ -230,7 +230,7 @@ func TestMinIOErrors(t *testing.T) {
 
 func signingKey(t testing.TB) *rsa.PrivateKey { return testkeys.RSA(t) }
 
-// oracleScript returns ../shared/ct-oracle/validate_logs.sh, or skips.
+// oracleScript returns the AWS verifier harness (internal/ctoracle), or skips.
 func oracleScript(t *testing.T) string { return ctoracle.Script(t) }
 
 // TestRecorderToMinIOAcceptedByAWSVerifier runs a recorder with 2-second

@@ -39,7 +39,7 @@ type MemoryHistoryOptions struct {
 // 16 bytes in an open-addressing table that also makes Append idempotent.
 //
 // Measured by BenchmarkMemoryHistoryHeap and BenchmarkMemoryHistoryLookup
-// (history_bench_test.go: 1,000,000 synthetic management events of about
+// (memhistory_bench_test.go: 1,000,000 synthetic management events of about
 // 1.5 KB of compact JSON each, from historytest.Generator; 2-core x86-64,
 // Go 1.26):
 //

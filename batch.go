@@ -1,0 +1,209 @@
+package trail
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"time"
+)
+
+func (p *pipe) add(it *item) {
+	ev := &it.ev
+	if it.hist {
+		p.hist = append(p.hist, *ev)
+		if len(p.hist) >= 512 {
+			p.flushHistory()
+		}
+	}
+	if it.mask == 0 {
+		return
+	}
+	p.scratch = ev.AppendJSON(p.scratch[:0])
+	rec := p.scratch
+	now := time.Now()
+	for i, ts := range it.set.states {
+		if it.mask&(1<<i) == 0 || !ts.active {
+			continue
+		}
+		key := batchKey{trail: ts, account: ev.RecipientAccountID, region: ev.AWSRegion}
+		b := p.batches[key]
+		if b == nil {
+			b = &batch{key: key}
+			b.reset()
+			p.batches[key] = b
+		}
+		if len(b.ends) > 0 && b.sizeWith(rec) > ts.cfg.MaxBytes {
+			p.cut(b, now)
+		}
+		if len(b.ends) == 0 {
+			b.deadline = now.Add(ts.cfg.Interval)
+			if p.nextDeadline.IsZero() || b.deadline.Before(p.nextDeadline) {
+				p.nextDeadline = b.deadline
+			}
+		}
+		b.add(rec, ev.EventTime)
+		if len(b.ends) >= ts.cfg.MaxRecords || len(b.buf)+2 >= ts.cfg.MaxBytes {
+			p.cut(b, now)
+		}
+	}
+}
+
+// cut turns a non-empty batch into a file, records it in the digest chain,
+// and queues it for every sink of the trail. Queuing blocks while a sink's
+// queue is full.
+func (p *pipe) cut(b *batch, now time.Time) {
+	if len(b.ends) == 0 {
+		return
+	}
+	ts := b.key.trail
+	f, err := b.finish(&ts.cfg, now)
+	if err != nil {
+		// gzip into memory cannot fail in practice; report it anyway.
+		p.r.report(err)
+		b.reset()
+		return
+	}
+	if ts.val != nil {
+		c := p.chainFor(ts, chainKey(b.key), now)
+		p.roll(ts, c, now)
+		c.files = append(c.files, DigestLogFile{Bucket: ts.cfg.Bucket, Key: f.Key, SHA256: f.SHA256,
+			OldestEventTime: f.OldestEventTime, NewestEventTime: f.NewestEventTime})
+	}
+	p.send(ts, sinkJob{file: f})
+}
+
+func (p *pipe) cutDue(now time.Time) {
+	p.nextDeadline = time.Time{}
+	for _, b := range p.batches {
+		if len(b.ends) == 0 {
+			continue
+		}
+		if !b.deadline.After(now) {
+			p.cut(b, now)
+			continue
+		}
+		if p.nextDeadline.IsZero() || b.deadline.Before(p.nextDeadline) {
+			p.nextDeadline = b.deadline
+		}
+	}
+	p.gc()
+}
+
+func (p *pipe) cutAll(now time.Time) {
+	for _, b := range p.batches {
+		p.cut(b, now)
+	}
+	p.nextDeadline = time.Time{}
+	p.gc()
+}
+
+// gc forgets empty batches so that streams of past accounts and regions do
+// not accumulate.
+func (p *pipe) gc() {
+	for k, b := range p.batches {
+		if len(b.ends) == 0 {
+			delete(p.batches, k)
+		}
+	}
+}
+
+// cutTrail cuts the open batches of one trail.
+func (p *pipe) cutTrail(ts *trailState, now time.Time) {
+	for k, b := range p.batches {
+		if k.trail == ts {
+			p.cut(b, now)
+		}
+	}
+	p.gc()
+}
+
+// batchKey identifies one stream of log files.
+type batchKey struct {
+	trail   *trailState
+	account string
+	region  string
+}
+
+// batch accumulates encoded records for one (trail, account, region).
+type batch struct {
+	key            batchKey
+	buf            []byte // `{"Records":[` + records joined by ','
+	ends           []int  // end offset of each record in buf
+	oldest, newest time.Time
+	deadline       time.Time
+}
+
+const recordsOpen = `{"Records":[`
+
+func (b *batch) reset() {
+	// Size the new body like the last one of this stream (plus a little),
+	// so that a busy stream does not regrow its buffer by doubling.
+	size := 64 << 10
+	if n := len(b.buf) + len(b.buf)/8; n > size {
+		size = n
+	}
+	b.buf = append(make([]byte, 0, size), recordsOpen...)
+	b.ends = b.ends[:0] // LogFile.Records was copied out of it
+	b.oldest, b.newest = time.Time{}, time.Time{}
+}
+
+func (b *batch) add(rec []byte, t time.Time) {
+	if len(b.ends) > 0 {
+		b.buf = append(b.buf, ',')
+	}
+	b.buf = append(b.buf, rec...)
+	b.ends = append(b.ends, len(b.buf))
+	if b.oldest.IsZero() || t.Before(b.oldest) {
+		b.oldest = t
+	}
+	if t.After(b.newest) {
+		b.newest = t
+	}
+}
+
+// size is the body size if rec were added now.
+func (b *batch) sizeWith(rec []byte) int { return len(b.buf) + 1 + len(rec) + 2 }
+
+// finish turns the batch into a LogFile (the batch must not be empty) and
+// resets the batch.
+func (b *batch) finish(t *Trail, now time.Time) (*LogFile, error) {
+	body := append(b.buf, ']', '}')
+	recs := make([]json.RawMessage, len(b.ends))
+	start := len(recordsOpen)
+	for i, end := range b.ends {
+		recs[i] = body[start:end:end]
+		start = end + 1
+	}
+	gz, err := gzipBytes(body)
+	if err != nil {
+		return nil, fmt.Errorf("trail: gzip log file: %w", err)
+	}
+	f := &LogFile{
+		Trail:           t.Name,
+		Bucket:          t.Bucket,
+		AccountID:       b.key.account,
+		Region:          b.key.region,
+		Body:            gz,
+		JSON:            body,
+		SHA256:          sha256.Sum256(body),
+		Records:         recs,
+		OldestEventTime: b.oldest,
+		NewestEventTime: b.newest,
+		Created:         now.UTC(),
+	}
+	f.Key = LogFileKey(t.Prefix, t.Organization, b.key.account, b.key.region, now, uniqueString())
+	b.reset()
+	return f, nil
+}
+
+const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+// uniqueString returns CloudTrail's 16-character [A-Za-z0-9] file-name suffix.
+func uniqueString() string {
+	var b [16]byte
+	for i := range b {
+		b[i] = alnum[rand.N(len(alnum))]
+	}
+	return string(b[:])
+}

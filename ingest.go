@@ -1,0 +1,93 @@
+package trail
+
+import (
+	"context"
+	"fmt"
+)
+
+// item travels through the ingest queue: an event with the trails that
+// selected it, or a flush request.
+type item struct {
+	ev    Event
+	set   *selectorSet // the set that computed mask
+	mask  uint64
+	hist  bool
+	flush chan<- struct{}
+	ctl   *control
+}
+
+// Record validates ev, stamps what is missing on a copy, selects the trails
+// that take it and hands it to the batcher. It does not wait for delivery.
+// The caller may reuse ev once Record returns.
+//
+// Errors: a *ValidationError for a malformed event; ErrClosed after Close;
+// ErrOverloaded when the queue is full under the Reject policy; ctx's error
+// when ctx ends while Record waits for room under the Block policy.
+func (r *Recorder) Record(ctx context.Context, ev *Event) error {
+	if ev == nil {
+		r.stats.invalid.Add(1)
+		return &ValidationError{Field: "event", Reason: "nil event"}
+	}
+	var it item
+	a := r.arenas.Get().(*arena)
+	err := r.prepare(&it.ev, ev, a)
+	r.arenas.Put(a)
+	if err != nil {
+		r.stats.invalid.Add(1)
+		return err
+	}
+	set := r.selectors.Load()
+	set.categorize(&it.ev)
+	it.set = set
+	it.mask = set.match(&it.ev)
+	it.hist = r.history.wants(&it.ev)
+	if it.mask == 0 && !it.hist {
+		select {
+		case <-r.closing: // after Close, unselected events are refused too
+			return ErrClosed
+		default:
+		}
+		r.stats.recorded.Add(1)
+		r.stats.unselected.Add(1)
+		return nil
+	}
+	err = r.enqueue(ctx, &it)
+	if err == nil && it.mask == 0 {
+		r.stats.unselected.Add(1) // for history only
+	}
+	return err
+}
+
+func (r *Recorder) enqueue(ctx context.Context, it *item) error {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.closed {
+		return ErrClosed
+	}
+	select {
+	case r.queue <- *it:
+		r.stats.recorded.Add(1)
+		return nil
+	default:
+	}
+	switch r.cfg.Overflow {
+	case Reject:
+		r.stats.overloaded.Add(1)
+		return ErrOverloaded
+	case Drop:
+		r.stats.dropped.Add(1)
+		r.report(errDropped)
+		return nil
+	}
+	select {
+	case r.queue <- *it:
+		r.stats.recorded.Add(1)
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-r.closing:
+		return ErrClosed
+	}
+}
+
+var errDropped = fmt.Errorf("%w: event dropped (overflow policy Drop)", ErrOverloaded)
