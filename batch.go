@@ -26,7 +26,7 @@ func (p *pipe) add(it *item) {
 		if it.mask&(1<<i) == 0 || !ts.active {
 			continue
 		}
-		key := batchKey{trail: ts, account: ev.RecipientAccountID, region: ev.AWSRegion}
+		key := batchKey{trail: ts, account: ev.RecipientAccountID, region: ev.AWSRegion, insight: ev.EventCategory == CategoryInsight}
 		b := p.batches[key]
 		if b == nil {
 			b = &batch{key: key}
@@ -64,8 +64,8 @@ func (p *pipe) cut(b *batch, now time.Time) {
 		b.reset()
 		return
 	}
-	if ts.val != nil {
-		c := p.chainFor(ts, chainKey(b.key), now)
+	if ts.val != nil && !b.key.insight { // digests cover CloudTrail/ log files only
+		c := p.chainFor(ts, chainKey{trail: b.key.trail, account: b.key.account, region: b.key.region}, now)
 		p.roll(ts, c, now)
 		c.files = append(c.files, DigestLogFile{Bucket: ts.cfg.Bucket, Key: f.Key, SHA256: f.SHA256,
 			OldestEventTime: f.OldestEventTime, NewestEventTime: f.NewestEventTime})
@@ -123,6 +123,7 @@ type batchKey struct {
 	trail   *trailState
 	account string
 	region  string
+	insight bool // Insights events: files under CloudTrail-Insight/
 }
 
 // batch accumulates encoded records for one (trail, account, region).
@@ -192,7 +193,11 @@ func (b *batch) finish(t *Trail, now time.Time) (*LogFile, error) {
 		NewestEventTime: b.newest,
 		Created:         now.UTC(),
 	}
-	f.Key = LogFileKey(t.Prefix, t.Organization, b.key.account, b.key.region, now, uniqueString())
+	if b.key.insight {
+		f.Key = InsightFileKey(t.Prefix, t.Organization, b.key.account, b.key.region, now, uniqueString())
+	} else {
+		f.Key = LogFileKey(t.Prefix, t.Organization, b.key.account, b.key.region, now, uniqueString())
+	}
 	b.reset()
 	return f, nil
 }
