@@ -29,6 +29,9 @@ func IdentityFrom(ctx context.Context) (UserIdentity, bool) {
 
 // TrailARN returns the ARN of a trail of this recorder.
 func (r *Recorder) TrailARN(name string) string {
+	if r.unusable() != nil {
+		return ""
+	}
 	return "arn:aws:cloudtrail:" + r.cfg.Region + ":" + r.cfg.AccountID + ":trail/" + name
 }
 
@@ -133,6 +136,9 @@ type nameParam struct {
 // log until StartLogging is called. The call is recorded as a CreateTrail
 // event.
 func (r *Recorder) CreateTrail(ctx context.Context, t Trail) (*TrailInfo, error) {
+	if err := r.unusable(); err != nil {
+		return nil, err
+	}
 	info, err := r.createTrail(ctx, t)
 	r.audit(ctx, "CreateTrail", false, t.Name, describeParams(t), info, err)
 	return info, err
@@ -170,6 +176,9 @@ func (r *Recorder) createTrail(ctx context.Context, t Trail) (*TrailInfo, error)
 
 // classifyConfigErr turns a trail configuration error into a TrailError.
 func classifyConfigErr(err error) error {
+	if te, ok := classifyKeyPartErr(err); ok {
+		return te
+	}
 	msg := err.Error()
 	switch {
 	case strings.Contains(msg, "trail name"):
@@ -187,6 +196,9 @@ func classifyConfigErr(err error) error {
 // first. Changing where files go (Bucket, Prefix, Organization, Sinks) or
 // validation ends the digest chains with a final digest and starts new ones.
 func (r *Recorder) UpdateTrail(ctx context.Context, t Trail) (*TrailInfo, error) {
+	if err := r.unusable(); err != nil {
+		return nil, err
+	}
 	info, err := r.updateTrail(ctx, t)
 	r.audit(ctx, "UpdateTrail", false, t.Name, describeParams(t), info, err)
 	return info, err
@@ -261,6 +273,9 @@ func sameSink(a, b Sink) (same bool) {
 // call is recorded as a DeleteTrail event, which the deleted trail still
 // receives if it selects it.
 func (r *Recorder) DeleteTrail(ctx context.Context, name string) error {
+	if err := r.unusable(); err != nil {
+		return err
+	}
 	r.admin.Lock()
 	defer r.admin.Unlock()
 	ts, i, err := r.lookup(name)
@@ -279,6 +294,9 @@ func (r *Recorder) DeleteTrail(ctx context.Context, name string) error {
 // StartLogging makes a trail take events. A trail with validation starts a
 // new digest chain (its first digest has null previous* fields).
 func (r *Recorder) StartLogging(ctx context.Context, name string) error {
+	if err := r.unusable(); err != nil {
+		return err
+	}
 	r.admin.Lock()
 	defer r.admin.Unlock()
 	ts, _, err := r.lookup(name)
@@ -304,6 +322,9 @@ func (r *Recorder) StartLogging(ctx context.Context, name string) error {
 // open batches are cut and delivered, and a trail with validation writes a
 // final digest. Nothing more is delivered until StartLogging.
 func (r *Recorder) StopLogging(ctx context.Context, name string) error {
+	if err := r.unusable(); err != nil {
+		return err
+	}
 	r.admin.Lock()
 	defer r.admin.Unlock()
 	ts, _, err := r.lookup(name)
@@ -327,6 +348,9 @@ func (r *Recorder) StopLogging(ctx context.Context, name string) error {
 
 // GetTrail returns a trail's configuration.
 func (r *Recorder) GetTrail(ctx context.Context, name string) (Trail, error) {
+	if err := r.unusable(); err != nil {
+		return Trail{}, err
+	}
 	r.admin.Lock()
 	ts, _, err := r.lookup(name)
 	var t Trail
@@ -347,6 +371,9 @@ type TrailSummary struct {
 
 // ListTrails lists the trails in creation order.
 func (r *Recorder) ListTrails(ctx context.Context) []TrailSummary {
+	if r.unusable() != nil {
+		return nil
+	}
 	r.admin.Lock()
 	out := make([]TrailSummary, 0, len(r.registry))
 	for _, ts := range r.registry {
@@ -360,6 +387,9 @@ func (r *Recorder) ListTrails(ctx context.Context) []TrailSummary {
 // DescribeTrails returns every trail in CloudTrail's DescribeTrails shape
 // (with its event selectors), in creation order.
 func (r *Recorder) DescribeTrails(ctx context.Context) []TrailInfo {
+	if r.unusable() != nil {
+		return nil
+	}
 	r.admin.Lock()
 	out := make([]TrailInfo, 0, len(r.registry))
 	for _, ts := range r.registry {
@@ -382,6 +412,9 @@ type EventSelectorsOutput struct {
 // (at most five) or advanced ones (at most 500 values in all), not both, as
 // CloudTrail does. The change takes effect atomically between two events.
 func (r *Recorder) PutEventSelectors(ctx context.Context, name string, basic []EventSelector, advanced []AdvancedSelector) (*EventSelectorsOutput, error) {
+	if err := r.unusable(); err != nil {
+		return nil, err
+	}
 	out, err := r.putEventSelectors(ctx, name, basic, advanced)
 	type params struct {
 		TrailName              string             `json:"trailName"`
@@ -457,6 +490,9 @@ func (r *Recorder) sendSelectorUpdate(_ context.Context, ts *trailState, t Trail
 
 // GetEventSelectors returns a trail's selectors in CloudTrail's shape.
 func (r *Recorder) GetEventSelectors(ctx context.Context, name string) (*EventSelectorsOutput, error) {
+	if err := r.unusable(); err != nil {
+		return nil, err
+	}
 	r.admin.Lock()
 	ts, _, err := r.lookup(name)
 	var out *EventSelectorsOutput
@@ -540,6 +576,9 @@ type TrailStatus struct {
 // GetTrailStatus reports whether a trail is logging and how its deliveries
 // went.
 func (r *Recorder) GetTrailStatus(ctx context.Context, name string) (*TrailStatus, error) {
+	if err := r.unusable(); err != nil {
+		return nil, err
+	}
 	r.admin.Lock()
 	ts, _, err := r.lookup(name)
 	var st *TrailStatus

@@ -41,7 +41,7 @@ func TestTrailLifecycle(t *testing.T) {
 	rec := adminRecorder(t, trail.Trail{Name: "audit", Sinks: []trail.Sink{audit}})
 	sink := memsink.New()
 
-	info, err := rec.CreateTrail(ctx, trail.Trail{Name: "orders", Bucket: "b", Prefix: "p", Sinks: []trail.Sink{sink}})
+	info, err := rec.CreateTrail(ctx, trail.Trail{Name: "orders", Bucket: "bkt", Prefix: "p", Sinks: []trail.Sink{sink}})
 	require.NoError(t, err)
 	assert.Equal(t, "arn:aws:cloudtrail:us-east-1:111122223333:trail/orders", info.TrailARN)
 	st, err := rec.GetTrailStatus(ctx, "orders")
@@ -104,7 +104,7 @@ func TestTrailLifecycle(t *testing.T) {
 	}
 	upd := eventsNamed(audit, "UpdateTrail")[0]
 	assert.False(t, *upd.ReadOnly)
-	assert.JSONEq(t, `{"name":"orders","s3BucketName":"b","s3KeyPrefix":"q","isMultiRegionTrail":false,"enableLogFileValidation":false,"isOrganizationTrail":false}`, string(upd.RequestParameters))
+	assert.JSONEq(t, `{"name":"orders","s3BucketName":"bkt","s3KeyPrefix":"q","isMultiRegionTrail":false,"enableLogFileValidation":false,"isOrganizationTrail":false}`, string(upd.RequestParameters))
 	assert.True(t, *eventsNamed(audit, "GetTrail")[0].ReadOnly)
 	failed := eventsNamed(audit, "GetTrail")
 	assert.Equal(t, "TrailNotFoundException", failed[len(failed)-1].ErrorCode)
@@ -303,7 +303,7 @@ func TestTrailStatusDeliveryErrors(t *testing.T) {
 		sink := memsink.New()
 		rec, err := trail.New(trail.Config{AccountID: adminAcct, Region: "us-east-1", AuditSource: "-",
 			Retry: trail.RetryPolicy{MaxAttempts: 1},
-			Trails: []trail.Trail{{Name: "main", Bucket: "b", Sinks: []trail.Sink{sink}, Interval: time.Minute,
+			Trails: []trail.Trail{{Name: "main", Bucket: "bkt", Sinks: []trail.Sink{sink}, Interval: time.Minute,
 				Validation: &trail.Validation{Signer: signingKey(t), Period: 10 * time.Minute}}}})
 		require.NoError(t, err)
 		defer rec.Close(ctx)

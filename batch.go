@@ -64,6 +64,7 @@ func (p *pipe) cut(b *batch, now time.Time) {
 		b.reset()
 		return
 	}
+	f.Instance = p.r.cfg.Instance
 	if ts.val != nil && !b.key.insight { // digests cover CloudTrail/ log files only
 		c := p.chainFor(ts, chainKey{trail: b.key.trail, account: b.key.account, region: b.key.region}, now)
 		p.roll(ts, c, now)

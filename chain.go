@@ -322,6 +322,9 @@ func loadChainState(ctx context.Context, rd ObjectReader, t *Trail, homeRegion s
 // them as Validation.Resume to continue the chains in a new process when the
 // sinks cannot be read back.
 func (r *Recorder) ChainStates() []ChainState {
+	if r.unusable() != nil {
+		return nil
+	}
 	r.chainMu.Lock()
 	out := make([]ChainState, 0, len(r.chainStates))
 	for _, s := range r.chainStates {

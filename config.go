@@ -19,6 +19,11 @@ type Config struct {
 	// Region is the region stamped as awsRegion on events that carry none,
 	// and the home region of every trail. Required.
 	Region string
+	// Instance names this recorder among the instances of a fleet that
+	// share trails (it is stored with every log file and names the holder
+	// of a fleet lease). Default: DefaultInstance(), "<hostname>-<pid>".
+	// At most 128 printable characters, no '/' or '\\'.
+	Instance string
 	// Trails select and deliver events. A recorder without trails still
 	// validates events and keeps history.
 	Trails []Trail
@@ -205,9 +210,6 @@ func (r *Recorder) checkTrail(t *Trail) error {
 	if err := ValidateTrailName(t.Name); err != nil {
 		return err
 	}
-	if err := validatePrefix(t.Prefix); err != nil {
-		return fail("%v", err)
-	}
 	if t.Organization != "" && !orgRE.MatchString(t.Organization) {
 		return fail("Organization %q: want o- and 10 to 32 lower-case letters or digits", t.Organization)
 	}
@@ -218,6 +220,12 @@ func (r *Recorder) checkTrail(t *Trail) error {
 		if s == nil {
 			return fail("sink %d is nil", j)
 		}
+	}
+	if err := checkKeyParts(t); err != nil {
+		return fail("%w", err)
+	}
+	if err := checkSinks(t.Sinks); err != nil {
+		return fail("%w", err)
 	}
 	if t.Interval < 0 || t.MaxRecords < 0 || t.MaxBytes < 0 {
 		return fail("negative Interval, MaxRecords or MaxBytes")

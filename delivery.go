@@ -100,6 +100,7 @@ type historyState struct {
 	opts  HistoryOptions
 	stop  chan struct{} // closed by stopPruning
 	done  chan struct{} // closed when the pruning goroutine exits
+	historySync
 }
 
 // setupHistory resolves Config.History and Config.HistoryOptions (New calls

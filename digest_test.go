@@ -39,15 +39,15 @@ func TestValidationConfigErrors(t *testing.T) {
 		trail trail.Trail
 		want  string
 	}{
-		{"sink without digests", trail.Trail{Name: "trail1", Bucket: "b", Sinks: []trail.Sink{logOnlySink{}},
+		{"sink without digests", trail.Trail{Name: "trail1", Bucket: "bkt", Sinks: []trail.Sink{logOnlySink{}},
 			Validation: &trail.Validation{Signer: key}}, "no sink can store digest files"},
 		{"no bucket", trail.Trail{Name: "trail1", Sinks: []trail.Sink{memsink.New()},
 			Validation: &trail.Validation{Signer: key}}, "needs Bucket"},
-		{"no key", trail.Trail{Name: "trail1", Bucket: "b", Sinks: []trail.Sink{memsink.New()},
+		{"no key", trail.Trail{Name: "trail1", Bucket: "bkt", Sinks: []trail.Sink{memsink.New()},
 			Validation: &trail.Validation{}}, "exactly one of Signer and Keys"},
-		{"both keys", trail.Trail{Name: "trail1", Bucket: "b", Sinks: []trail.Sink{memsink.New()},
+		{"both keys", trail.Trail{Name: "trail1", Bucket: "bkt", Sinks: []trail.Sink{memsink.New()},
 			Validation: &trail.Validation{Signer: key, Keys: ring}}, "exactly one of Signer and Keys"},
-		{"sub-second period", trail.Trail{Name: "trail1", Bucket: "b", Sinks: []trail.Sink{memsink.New()},
+		{"sub-second period", trail.Trail{Name: "trail1", Bucket: "bkt", Sinks: []trail.Sink{memsink.New()},
 			Validation: &trail.Validation{Signer: key, Period: 1500 * time.Millisecond}}, "whole seconds"},
 	}
 	for _, c := range cases {

@@ -13,20 +13,35 @@ type item struct {
 	mask  uint64
 	hist  bool
 	flush chan<- struct{}
+	hsync chan<- struct{} // awaitHistory: closed once history is appended
 	ctl   *control
 }
 
 // Record validates ev, stamps what is missing on a copy, selects the trails
 // that take it and hands it to the batcher. It does not wait for delivery.
-// The caller may reuse ev once Record returns.
+// The caller may reuse ev once Record returns. An event without a
+// userIdentity gets the one WithIdentity stored in ctx, if any. Once Record
+// returned nil, LookupEvents and the other lookups see the event (when
+// history keeps it).
 //
 // Errors: a *ValidationError for a malformed event; ErrClosed after Close;
 // ErrOverloaded when the queue is full under the Reject policy; ctx's error
 // when ctx ends while Record waits for room under the Block policy.
 func (r *Recorder) Record(ctx context.Context, ev *Event) error {
+	if err := r.unusable(); err != nil {
+		return err
+	}
 	if ev == nil {
 		r.stats.invalid.Add(1)
 		return &ValidationError{Field: "event", Reason: "nil event"}
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if ev.UserIdentity.IsZero() {
+		if id, ok := IdentityFrom(ctx); ok {
+			ev = withIdentity(ev, id)
+		}
 	}
 	var it item
 	a := r.arenas.Get().(*arena)
@@ -38,6 +53,10 @@ func (r *Recorder) Record(ctx context.Context, ev *Event) error {
 	}
 	set := r.selectors.Load()
 	set.categorize(&it.ev)
+	if err := checkEncodedSize(&it.ev); err != nil { // after categorize: its fields count
+		r.stats.invalid.Add(1)
+		return err
+	}
 	it.set = set
 	it.mask = set.match(&it.ev)
 	it.hist = r.history.wants(&it.ev)
@@ -51,6 +70,9 @@ func (r *Recorder) Record(ctx context.Context, ev *Event) error {
 		r.stats.unselected.Add(1)
 		return nil
 	}
+	if it.hist {
+		r.history.accepted() // before the hand-over: see historySync
+	}
 	err = r.enqueue(ctx, &it)
 	if err == nil && it.mask == 0 {
 		r.stats.unselected.Add(1) // for history only
@@ -62,6 +84,7 @@ func (r *Recorder) enqueue(ctx context.Context, it *item) error {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	if r.closed {
+		r.unpend(it)
 		return ErrClosed
 	}
 	select {
@@ -72,9 +95,11 @@ func (r *Recorder) enqueue(ctx context.Context, it *item) error {
 	}
 	switch r.cfg.Overflow {
 	case Reject:
+		r.unpend(it)
 		r.stats.overloaded.Add(1)
 		return ErrOverloaded
 	case Drop:
+		r.unpend(it)
 		r.stats.dropped.Add(1)
 		r.report(errDropped)
 		return nil
@@ -84,9 +109,18 @@ func (r *Recorder) enqueue(ctx context.Context, it *item) error {
 		r.stats.recorded.Add(1)
 		return nil
 	case <-ctx.Done():
+		r.unpend(it)
 		return ctx.Err()
 	case <-r.closing:
+		r.unpend(it)
 		return ErrClosed
+	}
+}
+
+// unpend uncounts a history event that was not handed over.
+func (r *Recorder) unpend(it *item) {
+	if it.hist {
+		r.history.abandoned()
 	}
 }
 

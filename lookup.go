@@ -277,12 +277,18 @@ func (q *LookupQuery) Validate() error {
 // History returns the store that holds the recorder's event history:
 // Config.History, the default in-memory store (a *MemoryHistory), or nil
 // when history is disabled.
-func (r *Recorder) History() HistoryStore { return r.history.store }
+func (r *Recorder) History() HistoryStore {
+	if r.unusable() != nil {
+		return nil
+	}
+	return r.history.store
+}
 
 // LookupEvents returns one page of event history with CloudTrail's
-// LookupEvents semantics (see LookupInput). Events enter history when the
-// recorder's pipeline hands them over, shortly after Record; Flush waits for
-// that. Errors: a *LookupError for a bad input or NextToken (matching
+// LookupEvents semantics (see LookupInput). An event is visible as soon as
+// Record returned nil for it (read-your-writes; no Flush needed), when
+// history keeps it (management events, and data events with
+// HistoryOptions.DataEvents). Errors: a *LookupError for a bad input or NextToken (matching
 // ErrInvalidLookup and a specific sentinel), ErrHistoryDisabled, or the
 // store's error.
 func (r *Recorder) LookupEvents(ctx context.Context, in LookupInput) (*LookupOutput, error) {
@@ -341,10 +347,16 @@ func (r *Recorder) Query(ctx context.Context, q LookupQuery) (*LookupPage, error
 }
 
 func (r *Recorder) lookupHistory(ctx context.Context, q *LookupQuery) (*LookupPage, error) {
+	if err := r.unusable(); err != nil {
+		return nil, err
+	}
 	if r.history.store == nil {
 		return nil, ErrHistoryDisabled
 	}
 	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	if err := r.awaitHistory(ctx); err != nil {
 		return nil, err
 	}
 	page, err := r.history.store.Lookup(ctx, q)

@@ -51,6 +51,11 @@ func (r *Recorder) pipeline(initial []*trailState) {
 			p.rearm(timer, &armedAt)
 			continue
 		}
+		if it.hsync != nil {
+			p.flushHistory()
+			close(it.hsync)
+			continue
+		}
 		if it.flush != nil {
 			p.flushHistory()
 			p.cutAll(time.Now())
@@ -138,6 +143,7 @@ func (p *pipe) flushHistory() {
 		p.r.stats.histErr.Add(1)
 		p.r.report(err)
 	}
+	p.r.history.appended(len(p.hist))
 	clear(p.hist)
 	p.hist = p.hist[:0]
 }

@@ -18,11 +18,19 @@ import (
 // The recorder finds what else a sink can do by type assertion. This is the
 // one list of those capabilities (add new ones here):
 //
-//   - [DigestSink]: stores digest files; a trail with Validation needs at
-//     least one, and digests go to every sink of the trail that has it.
+//   - [DigestSink]: stores digest files, create-only (the same bytes again
+//     succeed, other bytes fail with ErrConflict); a trail with Validation
+//     needs at least one, and digests go to every sink of the trail that
+//     has it. Sinks that store objects also store [LogFile.Metadata] with
+//     each log file.
 //   - [ObjectReader]: reads back what the sink stored; the recorder uses the
 //     first DigestSink that is also an ObjectReader to continue a digest
 //     chain after a restart (and verify.Store has the same method set).
+//   - [MetadataReader]: returns an object's metadata without its body; a
+//     fleet's digest writer reads each log file's digest facts
+//     ([LogFile.Metadata], stored with the file) through it.
+//   - [LeaseStore]: a compare-and-swap object that holds a fleet's digest
+//     writer lease (Validation.Fleet).
 //   - io.Closer: Recorder.Close calls Close once after the sink's last
 //     delivery (not while a Deliver that ignored its ctx is still running).
 //   - fmt.Stringer: names the sink in *DeliveryError and in logs
@@ -52,6 +60,8 @@ type LogFile struct {
 	OldestEventTime, NewestEventTime time.Time
 	// Created is when the batch was cut (the time in the file name).
 	Created time.Time
+	// Instance is Config.Instance of the recorder that cut the file.
+	Instance string
 }
 
 func sinkName(s Sink) string {

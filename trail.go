@@ -74,6 +74,12 @@ func New(cfg Config) (*Recorder, error) {
 	if !regionRE.MatchString(cfg.Region) || len(cfg.Region) > 64 {
 		return nil, configErr("Region %q: want lower-case letters, digits and '-', such as us-east-1", cfg.Region)
 	}
+	if cfg.Instance == "" {
+		cfg.Instance = DefaultInstance()
+	}
+	if err := validateInstance(cfg.Instance); err != nil {
+		return nil, err
+	}
 	if cfg.QueueSize < 0 || cfg.SinkQueueSize < 0 {
 		return nil, configErr("negative queue size")
 	}
@@ -216,6 +222,9 @@ func (r *Recorder) reportDelivery(de *DeliveryError) {
 // so far has been delivered to (or given up by) every sink, or ctx ends.
 // Events recorded before Flush was called are included.
 func (r *Recorder) Flush(ctx context.Context) error {
+	if err := r.unusable(); err != nil {
+		return err
+	}
 	done := make(chan struct{})
 	if err := r.sendItem(ctx, item{flush: done}); err != nil {
 		return err
@@ -252,6 +261,9 @@ func (r *Recorder) sendItem(ctx context.Context, it item) error {
 // final *DeliveryErrors) and Close returns ctx's error. Close is idempotent;
 // later calls wait for the first to finish.
 func (r *Recorder) Close(ctx context.Context) error {
+	if err := r.unusable(); err != nil {
+		return err
+	}
 	first := false
 	r.closeOnce.Do(func() {
 		first = true
@@ -310,6 +322,9 @@ func (r *Recorder) closeSinks() error {
 
 // Stats returns a snapshot of the recorder's counters.
 func (r *Recorder) Stats() Stats {
+	if r.unusable() != nil {
+		return Stats{}
+	}
 	s := &r.stats
 	return Stats{
 		Recorded: s.recorded.Load(), Invalid: s.invalid.Load(), Unselected: s.unselected.Load(),

@@ -11,7 +11,9 @@ import (
 
 // Size limits of CloudTrail records.
 const (
-	// MaxEventSize is the largest record Record accepts (256 KB).
+	// MaxEventSize is the largest record Record accepts (256 KB), counted
+	// on the encoded record exactly as cwlogsink counts a log event:
+	// EncodedEventSize (the record's JSON plus 26 bytes).
 	MaxEventSize = 256 << 10
 	// maxTextField is the cap of userAgent, errorCode, errorMessage and
 	// requestID; longer values are truncated, as CloudTrail does.
@@ -208,12 +210,18 @@ func validateRaw(e *Event, a *arena) error {
 		if !isJSONObject(raw) {
 			return &ValidationError{Field: rawFieldNames[i], Reason: "not a JSON object"}
 		}
+		if why := checkRawText(raw); why != "" {
+			return &ValidationError{Field: rawFieldNames[i], Reason: why}
+		}
 		*f.p = a.copyBytes(raw)
 	}
 	if sc := e.UserIdentity.SessionContext; sc != nil && sc.WebIDFederationData != nil {
 		raw := sc.WebIDFederationData.Attributes
 		if len(raw) > maxRawSmall || (len(raw) > 0 && !isJSONObject(raw)) {
 			return &ValidationError{Field: "userIdentity.sessionContext.webIdFederationData.attributes", Reason: "not a JSON object of at most 28 KB"}
+		}
+		if why := checkRawText(raw); why != "" {
+			return &ValidationError{Field: "userIdentity.sessionContext.webIdFederationData.attributes", Reason: why}
 		}
 	}
 	return nil
@@ -302,9 +310,6 @@ func (r *Recorder) stamp(e *Event, a *arena) error {
 	e.ErrorCode = truncate(e.ErrorCode)
 	e.ErrorMessage = truncate(e.ErrorMessage)
 	e.RequestID = truncate(e.RequestID)
-	size := len(e.RequestParameters) + len(e.ResponseElements) + len(e.AdditionalEventData) +
-		len(e.ServiceEventDetails) + len(e.EdgeDeviceDetails) + len(e.UserIdentity.InScopeOf) +
-		len(e.UserIdentity.InvokedByDelegate) + len(e.UserAgent) + len(e.ErrorMessage) + 1024 + presenceSize(e)
 	for _, f := range [...]struct {
 		name, v string
 	}{
@@ -319,15 +324,8 @@ func (r *Recorder) stamp(e *Event, a *arena) error {
 		if len(f.v) > maxOtherField {
 			return &ValidationError{Field: f.name, Reason: "longer than 2 KB"}
 		}
-		size += len(f.v)
 	}
-	for i := range e.Resources {
-		size += len(e.Resources[i].ARN) + len(e.Resources[i].Type) + 40
-	}
-	if size > MaxEventSize {
-		return &ValidationError{Field: "event", Reason: "larger than 256 KB"}
-	}
-	return nil
+	return nil // Record checks the encoded size (checkEncodedSize) once the event is categorized
 }
 
 // truncate cuts s to maxTextField bytes on a rune boundary.

@@ -19,17 +19,21 @@
 //   - eventSource: Options.EventSource.
 //   - eventName: Options.EventName, by default the method and the route
 //     pattern the http.ServeMux matched ("GET /orders/{id}", from
-//     Request.Pattern), or the method and the URL path when no pattern
-//     matched.
+//     Request.Pattern), or "GET (unmatched)" when no pattern matched (one
+//     name per method, never one per URL).
 //   - readOnly: true for GET, HEAD and OPTIONS (Options.ReadOnly).
 //   - sourceIPAddress: the host of Request.RemoteAddr; the X-Forwarded-For
 //     header is believed only when RemoteAddr is one of Options.TrustedProxies.
 //   - userAgent: the User-Agent header, cut at 1 KB.
 //   - requestID: the header named by Options.RequestIDHeader, or a fresh UUID.
-//   - userIdentity: Options.Identity; resources: Options.Resources.
+//   - userIdentity: Options.Identity, else the identity trail.WithIdentity
+//     put in the request's context (an authentication middleware in front of
+//     this one); resources: Options.Resources.
 //   - errorCode and errorMessage: from a status of 400 or more
-//     (Options.ErrorCode, by default "NotFound"/"Not Found" style names from
-//     http.StatusText), or from a panic, which is recorded and then re-raised.
+//     (Options.ErrorCode, by default CloudTrail-style codes: 403
+//     AccessDenied, 404 ResourceNotFoundException, 429 ThrottlingException,
+//     500 InternalFailure; the table is at DefaultErrorCode), or from a
+//     panic, which is recorded and then re-raised.
 //   - requestParameters: only with Options.CaptureParameters: the route's
 //     path wildcards, the query and a JSON body (read through
 //     http.MaxBytesReader up to Options.MaxBodyBytes and handed to the

@@ -45,5 +45,5 @@ func ExampleHandler() {
 	// Output:
 	// 404 true
 	// orders.example.com GET /orders/{id} true alice
-	// NotFound Not Found
+	// ResourceNotFoundException Not Found
 }

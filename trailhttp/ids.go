@@ -1,20 +1,5 @@
 package trailhttp
 
-import (
-	"net/http"
-	"sync"
-)
-
-// statusCodes holds DefaultErrorCode's names of statuses 100 to 599, built
-// on first use.
-var statusCodes = sync.OnceValue(func() *[500]string {
-	var t [500]string
-	for i := range t {
-		t[i] = codeName(http.StatusText(i + 100))
-	}
-	return &t
-})
-
 // codeName turns a status text into an error code: words capitalized, spaces
 // and punctuation dropped ("I'm a teapot" becomes "ImATeapot").
 func codeName(text string) string {

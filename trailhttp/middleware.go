@@ -176,6 +176,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.opts.Identity != nil {
 		ev.UserIdentity = h.opts.Identity(r)
 	}
+	if ev.UserIdentity.IsZero() {
+		if id, ok := trail.IdentityFrom(r.Context()); ok {
+			ev.UserIdentity = id // set by an authentication middleware outside this one
+		}
+	}
 	if h.auditHeader != "" {
 		w.Header()[h.auditHeader] = []string{ev.EventID}
 	}
@@ -279,8 +284,12 @@ func (h *handler) reject(w http.ResponseWriter) {
 
 // DefaultEventName is the method and the route pattern that an
 // http.ServeMux matched for r ("GET /orders/{id}"; a host in the pattern is
-// left out), or, when no pattern matched, the method and the URL path (cut
-// at 1 KB).
+// left out). A request no pattern matched — a ServeMux's 404 or 405, or a
+// handler that is not a ServeMux — is named after its method alone,
+// "GET (unmatched)" (see UnmatchedRoute), so that clients cannot make one
+// event name per URL; name such requests with Options.EventName or
+// Event(w).EventName. A method that is not one of net/http's nine is named
+// "OTHER" unless the matched pattern spells it out.
 func DefaultEventName(r *http.Request) string {
 	if p := r.Pattern; p != "" {
 		if m := r.Method; len(p) > len(m)+1 && p[len(m)] == ' ' && p[len(m)+1] == '/' && p[:len(m)] == m {
@@ -290,13 +299,48 @@ func DefaultEventName(r *http.Request) string {
 		if method == r.Method && host == "" && len(p) == len(method)+1+len(path) {
 			return p // "GET /orders/{id}" as registered
 		}
-		return names.get(r.Method, p, path)
+		return names.get(methodName(r.Method), p, path)
 	}
-	path := "/"
-	if r.URL != nil && r.URL.Path != "" {
-		path = jsontext.Truncate(r.URL.Path, maxName)
+	return unmatchedName(r.Method)
+}
+
+// UnmatchedRoute stands for the route in DefaultEventName's name of a
+// request that no ServeMux pattern matched: "GET (unmatched)".
+const UnmatchedRoute = "(unmatched)"
+
+// methodName bounds the methods that appear in default event names.
+func methodName(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return m
 	}
-	return r.Method + " " + path
+	return "OTHER"
+}
+
+// unmatchedName is method+" "+UnmatchedRoute without an allocation.
+func unmatchedName(m string) string {
+	switch m {
+	case http.MethodGet:
+		return "GET " + UnmatchedRoute
+	case http.MethodHead:
+		return "HEAD " + UnmatchedRoute
+	case http.MethodPost:
+		return "POST " + UnmatchedRoute
+	case http.MethodPut:
+		return "PUT " + UnmatchedRoute
+	case http.MethodPatch:
+		return "PATCH " + UnmatchedRoute
+	case http.MethodDelete:
+		return "DELETE " + UnmatchedRoute
+	case http.MethodConnect:
+		return "CONNECT " + UnmatchedRoute
+	case http.MethodOptions:
+		return "OPTIONS " + UnmatchedRoute
+	case http.MethodTrace:
+		return "TRACE " + UnmatchedRoute
+	}
+	return "OTHER " + UnmatchedRoute
 }
 
 // splitPattern splits a ServeMux pattern "[METHOD ][HOST]/[PATH]".

@@ -96,14 +96,18 @@ func TestStatusCodes(t *testing.T) {
 		{name: "201", status: 201},
 		{name: "204", status: 204},
 		{name: "302", status: 302},
-		{name: "400", status: 400, wantCode: "BadRequest", wantMsg: "Bad Request"},
-		{name: "403", status: 403, wantCode: "Forbidden", wantMsg: "Forbidden"},
-		{name: "404", status: 404, wantCode: "NotFound", wantMsg: "Not Found"},
+		{name: "400", status: 400, wantCode: "ValidationException", wantMsg: "Bad Request"},
+		{name: "401", status: 401, wantCode: "UnauthorizedException", wantMsg: "Unauthorized"},
+		{name: "402 from its status text", status: 402, wantCode: "PaymentRequired", wantMsg: "Payment Required"},
+		{name: "403", status: 403, wantCode: "AccessDenied", wantMsg: "Forbidden"},
+		{name: "404", status: 404, wantCode: "ResourceNotFoundException", wantMsg: "Not Found"},
+		{name: "409", status: 409, wantCode: "ConflictException", wantMsg: "Conflict"},
 		{name: "418", status: 418, wantCode: "ImATeapot", wantMsg: "I'm a teapot"},
-		{name: "429", status: 429, wantCode: "TooManyRequests", wantMsg: "Too Many Requests"},
+		{name: "429", status: 429, wantCode: "ThrottlingException", wantMsg: "Too Many Requests"},
 		{name: "499 has no text", status: 499, wantCode: "HTTP499", wantMsg: "HTTP status 499"},
-		{name: "500", status: 500, wantCode: "InternalServerError", wantMsg: "Internal Server Error"},
+		{name: "500", status: 500, wantCode: "InternalFailure", wantMsg: "Internal Server Error"},
 		{name: "503", status: 503, wantCode: "ServiceUnavailable", wantMsg: "Service Unavailable"},
+		{name: "504", status: 504, wantCode: "GatewayTimeoutException", wantMsg: "Gateway Timeout"},
 		{name: "custom function", status: 409, wantCode: "OrderConflict", wantMsg: "status 409",
 			errorCode: func(s int) (string, string) { return "OrderConflict", "status " + http.StatusText(s)[:0] + "409" }},
 	}
@@ -122,7 +126,7 @@ func TestStatusCodes(t *testing.T) {
 			if tt.status != 0 {
 				assert.Equal(t, tt.status, w.Code)
 			}
-			ev := rec.RequireEvent(t, trailtest.Filter{EventName: "PUT /thing"})
+			ev := rec.RequireEvent(t, trailtest.Filter{EventName: "PUT (unmatched)"})
 			assert.Equal(t, tt.wantCode, ev.ErrorCode)
 			assert.Equal(t, tt.wantMsg, ev.ErrorMessage)
 			assert.Equal(t, trail.Bool(false), ev.ReadOnly)
@@ -164,8 +168,10 @@ func TestEventNames(t *testing.T) {
 		{name: "HEAD matched by GET pattern", method: "HEAD", target: "/orders/o-1", want: "HEAD /orders/{id}"},
 		{name: "pattern without method", method: "DELETE", target: "/items/x/y", want: "DELETE /items/"},
 		{name: "pattern with host", method: "GET", target: "http://example.com/hosted", want: "GET /hosted"},
-		{name: "no pattern matched", method: "GET", target: "/nowhere/else", want: "GET /nowhere/else"},
-		{name: "405 has no pattern", method: "PATCH", target: "/orders/o-1", want: "PATCH /orders/o-1"},
+		{name: "no pattern matched", method: "GET", target: "/nowhere/else", want: "GET (unmatched)"},
+		{name: "405 has no pattern", method: "PATCH", target: "/orders/o-1", want: "PATCH (unmatched)"},
+		{name: "unknown method without pattern", method: "PROPFIND", target: "/nowhere", want: "OTHER (unmatched)"},
+		{name: "unknown method, pattern without method", method: "PROPFIND", target: "/items/x", want: "OTHER /items/"},
 		{name: "custom function", method: "POST", target: "/orders",
 			opts: trailhttp.Options{EventName: func(r *http.Request) string {
 				return map[string]string{"POST /orders": "CreateOrder"}[r.Pattern]
@@ -214,8 +220,8 @@ func TestPanic(t *testing.T) {
 	assert.PanicsWithValue(t, "boom", func() { serve(h, httptest.NewRequest("POST", "/explode", nil)) },
 		"the panic is re-raised with its value")
 
-	ev := rec.RequireEvent(t, trailtest.Filter{EventName: "POST /explode"})
-	assert.Equal(t, "InternalServerError", ev.ErrorCode)
+	ev := rec.RequireEvent(t, trailtest.Filter{EventName: "POST (unmatched)"})
+	assert.Equal(t, "InternalFailure", ev.ErrorCode)
 	assert.Equal(t, "panic: boom", ev.ErrorMessage)
 
 	t.Run("after the handler set an error", func(t *testing.T) {
@@ -237,7 +243,7 @@ func TestPanic(t *testing.T) {
 		var wg sync.WaitGroup
 		wg.Go(func() { serve(h, httptest.NewRequest("GET", "/exit", nil)) })
 		wg.Wait()
-		assert.Empty(t, rec.RequireEvent(t, trailtest.Filter{EventName: "GET /exit"}).ErrorCode)
+		assert.Empty(t, rec.RequireEvent(t, trailtest.Filter{EventName: "GET (unmatched)"}).ErrorCode)
 	})
 }
 
@@ -269,7 +275,11 @@ func TestAuditIDHeader(t *testing.T) {
 
 func TestRequestID(t *testing.T) {
 	rec := trailtest.NewRecorder(t)
-	h := trailhttp.Handler(rec.Recorder, http.NotFoundHandler(), trailhttp.Options{RequestIDHeader: "x-request-id"})
+	mux := http.NewServeMux()
+	for _, p := range []string{"GET /a", "GET /b", "GET /c"} {
+		mux.Handle(p, http.NotFoundHandler())
+	}
+	h := trailhttp.Handler(rec.Recorder, mux, trailhttp.Options{RequestIDHeader: "x-request-id"})
 	r := httptest.NewRequest("GET", "/a", nil)
 	r.Header.Set("X-Request-Id", "req-123")
 	serve(h, r)
@@ -294,7 +304,9 @@ func TestUserAgentTruncated(t *testing.T) {
 
 func TestSkip(t *testing.T) {
 	rec := trailtest.NewRecorder(t)
-	h := trailhttp.Handler(rec.Recorder, http.NotFoundHandler(), trailhttp.Options{
+	mux := http.NewServeMux()
+	mux.Handle("GET /orders", http.NotFoundHandler())
+	h := trailhttp.Handler(rec.Recorder, mux, trailhttp.Options{
 		Skip: func(r *http.Request) bool { return r.URL.Path == "/healthz" },
 	})
 	w := serve(h, httptest.NewRequest("GET", "/healthz", nil))
@@ -451,7 +463,7 @@ func TestFailClosedRecordsAtCommit(t *testing.T) {
 			ev := rec.RequireEvent(t, nil)
 			assert.Equal(t, "Named", ev.EventName, "changes after the commit are not recorded")
 			if tt.status == 404 {
-				assert.Equal(t, "NotFound", ev.ErrorCode)
+				assert.Equal(t, "ResourceNotFoundException", ev.ErrorCode)
 			}
 		})
 	}
@@ -526,5 +538,51 @@ func TestNilNext(t *testing.T) {
 	rec := trailtest.NewRecorder(t)
 	w := serve(trailhttp.Middleware(rec.Recorder, trailhttp.Options{})(nil), httptest.NewRequest("GET", "/x", nil))
 	assert.Equal(t, http.StatusNotFound, w.Code)
-	assert.Equal(t, "NotFound", rec.RequireEvent(t, nil).ErrorCode)
+	assert.Equal(t, "ResourceNotFoundException", rec.RequireEvent(t, nil).ErrorCode)
+}
+
+// TestIdentityFromContext: with no Options.Identity (or one that returns an
+// empty identity), the identity an authentication middleware in front of
+// trailhttp stored with trail.WithIdentity is recorded; Options.Identity
+// and the handler's own Event(w).UserIdentity win over it.
+func TestIdentityFromContext(t *testing.T) {
+	alice := trail.UserIdentity{Type: "IAMUser", UserName: "alice", AccountID: "111122223333"}
+	auth := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			next.ServeHTTP(w, r.WithContext(trail.WithIdentity(r.Context(), alice)))
+		})
+	}
+	tests := []struct {
+		name     string
+		opts     trailhttp.Options
+		handler  http.HandlerFunc
+		withAuth bool
+		want     string
+	}{
+		{name: "from the context", withAuth: true, want: "alice"},
+		{name: "Identity returns empty", withAuth: true, want: "alice",
+			opts: trailhttp.Options{Identity: func(*http.Request) trail.UserIdentity { return trail.UserIdentity{} }}},
+		{name: "Identity wins", withAuth: true, want: "bob",
+			opts: trailhttp.Options{Identity: func(*http.Request) trail.UserIdentity { return trail.UserIdentity{UserName: "bob"} }}},
+		{name: "handler wins", withAuth: true, want: "carol",
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				trailhttp.Event(w).UserIdentity = trail.UserIdentity{UserName: "carol"}
+			}},
+		{name: "no identity anywhere", want: ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := trailtest.NewRecorder(t)
+			next := http.Handler(tt.handler)
+			if tt.handler == nil {
+				next = http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+			}
+			h := trailhttp.Handler(rec.Recorder, next, tt.opts)
+			if tt.withAuth {
+				h = auth(h)
+			}
+			serve(h, httptest.NewRequest("GET", "/", nil))
+			assert.Equal(t, tt.want, rec.RequireEvent(t, nil).UserIdentity.UserName)
+		})
+	}
 }

@@ -19,8 +19,8 @@ type Options struct {
 	// EventName names the action of a request. It is called after the
 	// handler, so Request.Pattern is set when an http.ServeMux inside the
 	// middleware routed the request. Default DefaultEventName: the method
-	// and the matched route pattern ("GET /orders/{id}"), or the method and
-	// the URL path when no pattern matched. A name the handler set with
+	// and the matched route pattern ("GET /orders/{id}"), or
+	// "GET (unmatched)" when no pattern matched. A name the handler set with
 	// Event(w) takes precedence.
 	EventName func(r *http.Request) string
 
@@ -29,8 +29,11 @@ type Options struct {
 	ReadOnly func(r *http.Request) bool
 
 	// Identity returns who made the request. It is called before the
-	// handler, with the request the middleware received. Default: an empty
-	// userIdentity.
+	// handler, with the request the middleware received. Default, and when
+	// it returns an empty identity: the identity trail.WithIdentity stored
+	// in the request's context (by an authentication middleware that runs
+	// before this one), else an empty userIdentity. A handler behind the
+	// middleware sets it with Event(w).UserIdentity.
 	Identity func(r *http.Request) trail.UserIdentity
 
 	// Resources returns the resources a request touched. It is called after
@@ -127,20 +130,6 @@ func DefaultReadOnly(r *http.Request) bool {
 		return true
 	}
 	return false
-}
-
-// DefaultErrorCode names a status after its http.StatusText without spaces
-// and punctuation (404: "NotFound", "Not Found"; 500: "InternalServerError",
-// "Internal Server Error"). A status without a text gives "HTTP" and the
-// number.
-func DefaultErrorCode(status int) (code, message string) {
-	if status >= 100 && status < 600 {
-		if c := statusCodes()[status-100]; c != "" {
-			return c, http.StatusText(status)
-		}
-	}
-	s := itoa(status)
-	return "HTTP" + s, "HTTP status " + s
 }
 
 // DefaultRedact reports whether key names a secret: it contains, ignoring

@@ -198,9 +198,13 @@ func TestDefaults(t *testing.T) {
 	})
 	t.Run("DefaultErrorCode", func(t *testing.T) {
 		for status, want := range map[int][2]string{
-			400: {"BadRequest", "Bad Request"},
-			401: {"Unauthorized", "Unauthorized"},
-			413: {"RequestEntityTooLarge", "Request Entity Too Large"},
+			400: {"ValidationException", "Bad Request"},
+			401: {"UnauthorizedException", "Unauthorized"},
+			403: {"AccessDenied", "Forbidden"},
+			404: {"ResourceNotFoundException", "Not Found"},
+			413: {"RequestEntityTooLargeException", "Request Entity Too Large"},
+			429: {"ThrottlingException", "Too Many Requests"},
+			500: {"InternalFailure", "Internal Server Error"},
 			505: {"HTTPVersionNotSupported", "HTTP Version Not Supported"},
 			203: {"NonAuthoritativeInformation", "Non-Authoritative Information"},
 			599: {"HTTP599", "HTTP status 599"},

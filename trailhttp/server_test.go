@@ -133,7 +133,7 @@ func TestPanicOverRealServer(t *testing.T) {
 	assert.Error(t, err, "the connection was aborted")
 	<-done
 	ev := rec.RequireEvent(t, trailtest.Filter{EventName: "POST /orders"})
-	assert.Equal(t, "InternalServerError", ev.ErrorCode)
+	assert.Equal(t, "InternalFailure", ev.ErrorCode)
 	assert.Equal(t, "panic: net/http: abort Handler", ev.ErrorMessage)
 }
 

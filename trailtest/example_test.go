@@ -65,7 +65,7 @@ func testCreateOrderIsAudited(t testing.TB) {
 
 	// A rejected request is audited too.
 	api.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/orders", strings.NewReader(`{}`)))
-	failed := rec.RequireEvent(t, trailtest.Filter{EventName: "POST /orders", ErrorCode: "BadRequest"})
+	failed := rec.RequireEvent(t, trailtest.Filter{EventName: "POST /orders", ErrorCode: "ValidationException"})
 
 	fmt.Println(ev.EventSource, ev.EventName, ev.UserIdentity.UserName, string(ev.ResponseElements))
 	fmt.Println(failed.EventName, failed.ErrorCode, failed.ErrorMessage)
@@ -80,7 +80,7 @@ func Example_unitTestHandler() {
 	runTest(testCreateOrderIsAudited)
 	// Output:
 	// orders.example.com CreateOrder alice {"orderId":"o-1"}
-	// POST /orders BadRequest Bad Request
+	// POST /orders ValidationException Bad Request
 	// 2 events
 }
 

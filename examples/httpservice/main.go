@@ -9,6 +9,10 @@
 //     (MaxResults, NextToken), a time range (StartTime, EndTime) and one
 //     lookup attribute (EventName=…, Username=…, ReadOnly=…,
 //     ResourceName=…);
+//   - /audit/: the audit console (package trailui): event history with
+//     filters and paging, each event's JSON and log file, the trails and
+//     their status; a browser signs in with basic authorization (user alice
+//     or bob, the token as password);
 //   - events are delivered to local disk (-dir) in CloudTrail's S3 layout,
 //     with signed digest files (log file integrity validation) that
 //     cmd/trailcheck verifies against <dir>/public-key.pem.
@@ -40,6 +44,7 @@ import (
 	"github.com/trailkit/trail"
 	"github.com/trailkit/trail/sink/filesink"
 	"github.com/trailkit/trail/trailhttp"
+	"github.com/trailkit/trail/trailui"
 )
 
 const (
@@ -93,6 +98,22 @@ func newService(cfg config) (*service, error) {
 	mux.Handle("GET /orders/{id}", authorized(false, "GetOrder", orders.get))
 	mux.Handle("DELETE /orders/{id}", authorized(true, "DeleteOrder", orders.delete))
 	mux.Handle("GET /audit/events", authorized(false, "LookupEvents", lookupEvents(rec)))
+	// The audit console: every known user may read it (bob too).
+	console, err := trailui.New(rec, trailui.Options{
+		Title: "Orders audit",
+		Authorize: func(r *http.Request) error {
+			if _, ok := caller(r); !ok {
+				return trailui.ErrUnauthenticated
+			}
+			return nil
+		},
+		Challenge: `Basic realm="orders audit", charset="UTF-8"`,
+	})
+	if err != nil {
+		_ = rec.Close(context.Background())
+		return nil, err
+	}
+	mux.Handle("/audit/", console)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 
 	h := trailhttp.Handler(rec, mux, trailhttp.Options{
@@ -103,7 +124,7 @@ func newService(cfg config) (*service, error) {
 		CaptureParameters: true,
 		RequestIDHeader:   "X-Request-Id",
 		FailClosed:        true, // no response without an audit event
-		Skip:              func(r *http.Request) bool { return r.URL.Path == "/healthz" },
+		Skip:              skipAudit,
 		OnError: func(r *http.Request, err error) {
 			if cfg.Logger != nil {
 				cfg.Logger.Warn("audit event rejected", "method", r.Method, "path", r.URL.Path, "err", err)
@@ -111,6 +132,13 @@ func newService(cfg config) (*service, error) {
 		},
 	})
 	return &service{Handler: h, Rec: rec}, nil
+}
+
+// skipAudit: health checks and the console's stylesheet and script are not
+// audited (its pages are, as ViewAuditConsole).
+func skipAudit(r *http.Request) bool {
+	p := r.URL.Path
+	return p == "/healthz" || p == "/audit/trailui.css" || p == "/audit/trailui.js"
 }
 
 func main() {

@@ -48,8 +48,14 @@ var users = map[string]user{
 	}},
 }
 
-// caller returns the user of the request's bearer token.
+// caller returns the user of the request's bearer token, or of its basic
+// authorization (user name and token as password: what a browser sends to
+// the audit console, which asks with a Basic challenge).
 func caller(r *http.Request) (user, bool) {
+	if name, token, ok := r.BasicAuth(); ok {
+		u, ok := users[token]
+		return u, ok && u.identity.UserName == name
+	}
 	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok {
 		return user{}, false
@@ -71,6 +77,7 @@ var eventNames = map[string]string{
 	"GET /orders/{id}":    "GetOrder",
 	"DELETE /orders/{id}": "DeleteOrder",
 	"GET /audit/events":   "LookupEvents",
+	"/audit/":             "ViewAuditConsole",
 }
 
 // eventName is the middleware's EventName function.

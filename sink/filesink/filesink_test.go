@@ -31,7 +31,7 @@ func listFiles(t *testing.T, dir string) []string {
 		if err != nil {
 			return err
 		}
-		if !d.IsDir() {
+		if !d.IsDir() && !strings.HasSuffix(path, filesink.MetadataSuffix) && d.Name() != filesink.LockFile {
 			rel, err := filepath.Rel(dir, path)
 			require.NoError(t, err)
 			out = append(out, filepath.ToSlash(rel))

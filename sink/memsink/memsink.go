@@ -13,10 +13,12 @@
 package memsink
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io/fs"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -34,6 +36,13 @@ type Sink struct {
 
 	digests     map[string]*trail.Digest
 	digestOrder []string
+
+	leases map[string]lease
+}
+
+type lease struct {
+	data    []byte
+	version int
 }
 
 // New returns an empty Sink.
@@ -147,7 +156,9 @@ func (s *Sink) Reset() {
 	s.digests, s.digestOrder = nil, nil
 }
 
-// DeliverDigest stores a digest file with its metadata.
+// DeliverDigest stores a digest file with its metadata, create-only: a key
+// that already holds the same bytes succeeds, one holding other bytes fails
+// with an error wrapping trail.ErrConflict and trail.ErrPermanent.
 func (s *Sink) DeliverDigest(ctx context.Context, d *trail.Digest) error {
 	if err := s.lockFor(ctx, d == nil || d.Key == "", "digest"); err != nil {
 		return err
@@ -156,11 +167,95 @@ func (s *Sink) DeliverDigest(ctx context.Context, d *trail.Digest) error {
 	if s.digests == nil {
 		s.digests = map[string]*trail.Digest{}
 	}
-	if _, dup := s.digests[d.Key]; !dup {
-		s.digestOrder = append(s.digestOrder, d.Key)
+	if old, dup := s.digests[d.Key]; dup {
+		if bytes.Equal(old.Body, d.Body) && old.Signature == d.Signature {
+			return nil
+		}
+		return fmt.Errorf("memsink: digest %s: %w: %w: another digest is stored there", d.Key, trail.ErrPermanent, trail.ErrConflict)
 	}
+	s.digestOrder = append(s.digestOrder, d.Key)
 	s.digests[d.Key] = d
 	return nil
+}
+
+// Metadata returns the metadata of a stored log or digest file
+// (trail.MetadataReader): a log file's digest facts, a digest's signature.
+func (s *Sink) Metadata(ctx context.Context, key string) (map[string]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if f, ok := s.files[key]; ok {
+		return f.Metadata(), nil
+	}
+	if d, ok := s.digests[key]; ok {
+		return d.Metadata(), nil
+	}
+	return nil, fmt.Errorf("memsink: %s: %w", key, fs.ErrNotExist)
+}
+
+// ReadLease returns a lease object and its version (trail.LeaseStore).
+func (s *Sink) ReadLease(ctx context.Context, key string) ([]byte, string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, "", err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.leases[key]
+	if !ok {
+		return nil, "", fmt.Errorf("memsink: lease %s: %w", key, fs.ErrNotExist)
+	}
+	return bytes.Clone(l.data), strconv.Itoa(l.version), nil
+}
+
+// WriteLease stores a lease object if its version is still version ("":
+// none stored) (trail.LeaseStore).
+func (s *Sink) WriteLease(ctx context.Context, key string, data []byte, version string) (string, error) {
+	if err := s.lockFor(ctx, key == "", "lease"); err != nil {
+		return "", err
+	}
+	defer s.mu.Unlock()
+	l, ok := s.leases[key]
+	cur := ""
+	if ok {
+		cur = strconv.Itoa(l.version)
+	}
+	if cur != version {
+		return "", fmt.Errorf("memsink: lease %s: %w: %w: version %q, not %q", key, trail.ErrPermanent, trail.ErrConflict, cur, version)
+	}
+	if s.leases == nil {
+		s.leases = map[string]lease{}
+	}
+	l = lease{data: bytes.Clone(data), version: l.version + 1}
+	s.leases[key] = l
+	return strconv.Itoa(l.version), nil
+}
+
+// DeleteObject removes a stored log or digest file (for tests that tamper
+// with a trail).
+func (s *Sink) DeleteObject(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.files[key]; ok {
+		delete(s.files, key)
+		for i, k := range s.order {
+			if k == key {
+				s.order = append(s.order[:i], s.order[i+1:]...)
+				break
+			}
+		}
+		s.rebuildLocked("")
+	}
+	if _, ok := s.digests[key]; ok {
+		delete(s.digests, key)
+		for i, k := range s.digestOrder {
+			if k == key {
+				s.digestOrder = append(s.digestOrder[:i], s.digestOrder[i+1:]...)
+				break
+			}
+		}
+	}
 }
 
 // Digests returns the delivered digest files in delivery order.
@@ -207,7 +302,7 @@ func (s *Sink) Get(ctx context.Context, key string) ([]byte, map[string]string, 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if f, ok := s.files[key]; ok {
-		return f.Body, nil, nil
+		return f.Body, f.Metadata(), nil
 	}
 	if d, ok := s.digests[key]; ok {
 		return d.Body, d.Metadata(), nil

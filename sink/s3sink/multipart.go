@@ -93,6 +93,7 @@ func (s *Sink) putMultipart(ctx context.Context, key string, body []byte, h obje
 		UploadId:            uploadID,
 		MultipartUpload:     &types.CompletedMultipartUpload{Parts: parts},
 		ExpectedBucketOwner: s.owner(),
+		IfNoneMatch:         h.ifNoneMatch,
 	})
 	if err != nil {
 		return fmt.Errorf("s3sink: complete multipart upload s3://%s/%s: %w", s.bucket, key, classify(err))

@@ -316,12 +316,16 @@ func (s *Sink) Deliver(ctx context.Context, f *trail.LogFile) error {
 	if f == nil || f.Key == "" {
 		return fmt.Errorf("s3sink: %w: empty log file", trail.ErrPermanent)
 	}
-	return s.put(ctx, f.Key, f.Body, s.opts.ContentType, !s.opts.NoContentEncoding, nil)
+	return s.put(ctx, f.Key, f.Body, s.opts.ContentType, !s.opts.NoContentEncoding, f.Metadata())
 }
 
 // DeliverDigest stores d.Body at d.Key with d.Metadata() as object metadata
 // (lower-case x-amz-meta-signature and x-amz-meta-signature-algorithm) in
-// the same request, so a digest never exists unsigned.
+// the same request, so a digest never exists unsigned. The write is
+// create-only (If-None-Match: *): when the key exists already, the stored
+// digest is read back; the same bytes and signature count as success,
+// anything else is an error wrapping trail.ErrConflict and
+// trail.ErrPermanent.
 func (s *Sink) DeliverDigest(ctx context.Context, d *trail.Digest) error {
 	if d == nil || d.Key == "" {
 		return fmt.Errorf("s3sink: %w: empty digest", trail.ErrPermanent)
@@ -330,7 +334,18 @@ func (s *Sink) DeliverDigest(ctx context.Context, d *trail.Digest) error {
 	for k, v := range d.Metadata() {
 		meta[strings.ToLower(k)] = v
 	}
-	return s.put(ctx, d.Key, d.Body, s.opts.ContentType, !s.opts.NoContentEncoding, meta)
+	err := s.putHeaders(ctx, d.Key, d.Body, s.headersIfNone(meta))
+	if err == nil || !isPreconditionFailed(err) {
+		return err
+	}
+	old, oldMeta, gerr := s.Get(ctx, d.Key)
+	if gerr != nil {
+		return fmt.Errorf("s3sink: digest s3://%s/%s exists; reading it back: %w", s.bucket, d.Key, gerr)
+	}
+	if bytes.Equal(old, d.Body) && oldMeta["signature"] == d.Signature {
+		return nil
+	}
+	return fmt.Errorf("s3sink: digest s3://%s/%s: %w: %w: another digest is stored there", s.bucket, d.Key, trail.ErrPermanent, trail.ErrConflict)
 }
 
 func (s *Sink) owner() *string {
@@ -350,6 +365,8 @@ type objectHeaders struct {
 	contentType *string
 	encoding    *string
 	meta        map[string]string
+	ifNoneMatch *string // "*": create-only
+	ifMatch     *string // replace only this ETag
 }
 
 func (s *Sink) headers(contentType string, gzipEncoding bool, meta map[string]string) objectHeaders {
@@ -377,6 +394,10 @@ func (s *Sink) headers(contentType string, gzipEncoding bool, meta map[string]st
 
 // put stores body at key, in one request or in parts.
 func (s *Sink) put(ctx context.Context, key string, body []byte, contentType string, gzipEncoding bool, meta map[string]string) error {
+	return s.putHeaders(ctx, key, body, s.headers(contentType, gzipEncoding, meta))
+}
+
+func (s *Sink) putHeaders(ctx context.Context, key string, body []byte, h objectHeaders) error {
 	if key == "" || strings.HasPrefix(key, "/") {
 		return fmt.Errorf("s3sink: %w: invalid key %q", trail.ErrPermanent, key)
 	}
@@ -385,7 +406,6 @@ func (s *Sink) put(ctx context.Context, key string, body []byte, contentType str
 	}
 	actx, cancel := context.WithTimeout(ctx, s.opts.AttemptTimeout)
 	defer cancel()
-	h := s.headers(contentType, gzipEncoding, meta)
 	var err error
 	if int64(len(body)) > s.opts.MultipartThreshold {
 		err = s.putMultipart(actx, key, body, h)
@@ -404,6 +424,8 @@ func (s *Sink) put(ctx context.Context, key string, body []byte, contentType str
 			BucketKeyEnabled:     h.bucketKey,
 			Metadata:             h.meta,
 			ExpectedBucketOwner:  s.owner(),
+			IfNoneMatch:          h.ifNoneMatch,
+			IfMatch:              h.ifMatch,
 		})
 		if err != nil {
 			err = fmt.Errorf("s3sink: put s3://%s/%s: %w", s.bucket, key, classify(err))

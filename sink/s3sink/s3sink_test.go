@@ -250,7 +250,8 @@ func TestPutHeaders(t *testing.T) {
 			s, err := s3sink.New(api, "audit-bucket", &tt.opts)
 			require.NoError(t, err)
 			ctx := context.Background()
-			require.NoError(t, s.Deliver(ctx, logFile("AWSLogs/111122223333/CloudTrail/us-east-1/f.json.gz", []byte("log"))))
+			f := logFile("AWSLogs/111122223333/CloudTrail/us-east-1/f.json.gz", []byte("log"))
+			require.NoError(t, s.Deliver(ctx, f))
 			d := &trail.Digest{Key: "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/d.json.gz", Body: []byte("digest"), Signature: "abc123"}
 			require.NoError(t, s.DeliverDigest(ctx, d))
 			require.Len(t, api.puts, 2)
@@ -263,8 +264,9 @@ func TestPutHeaders(t *testing.T) {
 				assert.Equal(t, tt.ctype, aws.ToString(in.ContentType))
 				assert.NotNil(t, in.ContentMD5)
 			}
-			assert.Nil(t, api.puts[0].Metadata)
+			assert.Equal(t, f.Metadata(), api.puts[0].Metadata, "log file: its digest facts")
 			assert.Equal(t, map[string]string{"signature": "abc123", "signature-algorithm": "SHA256withRSA"}, api.puts[1].Metadata)
+			assert.Equal(t, "*", aws.ToString(api.puts[1].IfNoneMatch), "digests are create-only")
 		})
 	}
 }
@@ -408,7 +410,7 @@ func TestObjectReader(t *testing.T) {
 	body, meta, err := s.Get(ctx, "a/2")
 	require.NoError(t, err)
 	assert.Equal(t, []byte("a/2"), body)
-	assert.Nil(t, meta)
+	assert.Equal(t, logFile("a/2", []byte("a/2")).Metadata(), meta, "a log file's digest facts")
 	_, _, err = s.Get(ctx, "nope")
 	require.ErrorIs(t, err, fs.ErrNotExist)
 	var nsk *types.NoSuchKey

@@ -47,6 +47,9 @@ func Run(t *testing.T, newSink NewSink) {
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, newSink(t)) })
 	t.Run("Digest", func(t *testing.T) { testDigest(t, newSink(t)) })
 	t.Run("Reader", func(t *testing.T) { testReader(t, newSink(t)) })
+	t.Run("DigestCreateOnly", func(t *testing.T) { testDigestCreateOnly(t, newSink(t)) })
+	t.Run("Facts", func(t *testing.T) { testFacts(t, newSink(t)) })
+	t.Run("Lease", func(t *testing.T) { testLease(t, newSink(t)) })
 	t.Run("RecorderChainVerifies", func(t *testing.T) { testRecorder(t, newSink(t)) })
 }
 

@@ -1,0 +1,207 @@
+package trailui
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/trailkit/trail"
+)
+
+// Bounds of the log file search of the event page.
+const (
+	// searchSlack widens the window of delivery times searched: a batch is
+	// cut at most Trail.Interval after its first event, and the event's
+	// time may precede its Record call a little.
+	searchSlack = 10 * time.Minute
+	// maxSearchFiles bounds the files read per trail.
+	maxSearchFiles = 24
+	// maxSearchBytes bounds a file's uncompressed size the search reads.
+	maxSearchBytes = 64 << 20
+)
+
+// locate says, per trail, whether and where the event was delivered. What it
+// knows comes from facts (a trail that takes only another region's or
+// account's events) and from reading back the log files a trail's readable
+// sinks (trail.ObjectReader) hold for the minutes after the event; anything
+// else is reported as not known.
+func (h *Handler) locate(ctx context.Context, ev *trail.Event) []trailMatch {
+	var out []trailMatch
+	for _, info := range h.rec.DescribeTrails(ctx) {
+		m := trailMatch{Trail: info.Name}
+		if reason := excluded(&info, ev); reason != "" {
+			m.Status, m.Note = "not-selected", reason
+			out = append(out, m)
+			continue
+		}
+		if h.opts.NoLogFileSearch {
+			m.Status, m.Note = "unknown", "Not known: the log file search is turned off (Options.NoLogFileSearch)."
+			out = append(out, m)
+			continue
+		}
+		t, err := h.rec.GetTrail(ctx, info.Name)
+		if err != nil {
+			m.Status, m.Note = "unknown", "Not known: the trail could not be read."
+			out = append(out, m)
+			continue
+		}
+		out = append(out, searchTrail(ctx, &t, ev, m))
+	}
+	return out
+}
+
+// excluded returns why a trail cannot have taken ev by its region or
+// account, or "".
+func excluded(info *trail.TrailInfo, ev *trail.Event) string {
+	if !info.IsMultiRegionTrail && ev.AWSRegion != "" && ev.AWSRegion != info.HomeRegion {
+		return fmt.Sprintf("Not selected: a single-region trail takes only events of %s.", info.HomeRegion)
+	}
+	if !info.IsOrganizationTrail {
+		// arn:aws:cloudtrail:region:account:trail/name
+		parts := strings.SplitN(info.TrailARN, ":", 6)
+		if len(parts) == 6 && ev.RecipientAccountID != "" && parts[4] != ev.RecipientAccountID {
+			return fmt.Sprintf("Not selected: the trail takes only events of account %s.", parts[4])
+		}
+	}
+	return ""
+}
+
+func sinkName(s trail.Sink) string {
+	if st, ok := s.(fmt.Stringer); ok {
+		return st.String()
+	}
+	return fmt.Sprintf("%T", s)
+}
+
+// searchTrail reads back the trail's log files delivered in the window
+// after the event, through the first of its sinks that can be read.
+func searchTrail(ctx context.Context, t *trail.Trail, ev *trail.Event, m trailMatch) trailMatch {
+	var readers []trail.ObjectReader
+	var names []string
+	for _, s := range t.Sinks {
+		if r, ok := s.(trail.ObjectReader); ok {
+			readers = append(readers, r)
+			names = append(names, sinkName(s))
+		}
+	}
+	if len(readers) == 0 {
+		m.Status, m.Note = "unknown", "Not known: no sink of this trail can be read back."
+		return m
+	}
+	interval := t.Interval
+	if interval <= 0 {
+		interval = trail.DefaultInterval
+	}
+	from := ev.EventTime.UTC().Truncate(time.Minute).Add(-time.Minute)
+	to := ev.EventTime.UTC().Add(interval + searchSlack)
+	needle := eventIDNeedle(ev.EventID)
+	failed := false
+	for i, r := range readers {
+		keys, err := candidateKeys(ctx, r, t, ev, from, to)
+		if err != nil {
+			failed = true
+			continue
+		}
+		for _, k := range keys {
+			found, err := fileHolds(ctx, r, k, needle)
+			if err != nil {
+				failed = true
+				continue
+			}
+			if found {
+				m.Status, m.Key, m.Sink = "delivered", k, names[i]
+				m.Note = "Selected by this trail and delivered in this log file."
+				return m
+			}
+		}
+		if !failed {
+			break // the first readable sink has every file the trail delivered
+		}
+	}
+	if failed {
+		m.Status, m.Note = "unknown", "Not known: the trail's log files could not be read back."
+		return m
+	}
+	m.Status = "not-found"
+	m.Note = fmt.Sprintf("In none of the trail's log files delivered between %s and %s: the trail did not select it, or its file is not delivered yet.",
+		from.Format("15:04"), to.Format("15:04 UTC"))
+	return m
+}
+
+// candidateKeys lists the trail's log file keys for ev's account and region
+// whose delivery time lies in [from, to], nearest to the event first.
+func candidateKeys(ctx context.Context, r trail.ObjectReader, t *trail.Trail, ev *trail.Event, from, to time.Time) ([]string, error) {
+	type cand struct {
+		key string
+		at  time.Time
+	}
+	var cands []cand
+	for day := from.Truncate(24 * time.Hour); !day.After(to); day = day.Add(24 * time.Hour) {
+		k := trail.LogFileKey(t.Prefix, t.Organization, ev.RecipientAccountID, ev.AWSRegion, day, "x")
+		dir := k[:strings.LastIndexByte(k, '/')+1]
+		keys, err := r.List(ctx, dir)
+		if err != nil {
+			return nil, err
+		}
+		for _, key := range keys {
+			at, ok := deliveryTime(key[len(dir):])
+			if ok && !at.Before(from) && !at.After(to) {
+				cands = append(cands, cand{key, at})
+			}
+		}
+	}
+	slices.SortStableFunc(cands, func(a, b cand) int { return a.at.Compare(b.at) })
+	if len(cands) > maxSearchFiles {
+		cands = cands[:maxSearchFiles]
+	}
+	keys := make([]string, len(cands))
+	for i, c := range cands {
+		keys[i] = c.key
+	}
+	return keys, nil
+}
+
+// deliveryTime parses the time of a log file name:
+// account_CloudTrail_region_YYYYMMDDTHHmmZ_unique.json.gz.
+func deliveryTime(name string) (time.Time, bool) {
+	if strings.Contains(name, "/") || !strings.HasSuffix(name, ".json.gz") {
+		return time.Time{}, false
+	}
+	parts := strings.Split(name, "_")
+	if len(parts) != 5 || parts[1] != "CloudTrail" {
+		return time.Time{}, false
+	}
+	t, err := time.Parse("20060102T1504Z", parts[3])
+	return t, err == nil
+}
+
+// eventIDNeedle is how the eventID member of a record reads in a log file.
+func eventIDNeedle(id string) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(id)
+	return append([]byte(`"eventID":`), bytes.TrimSpace(b.Bytes())...)
+}
+
+func fileHolds(ctx context.Context, r trail.ObjectReader, key string, needle []byte) (bool, error) {
+	body, _, err := r.Get(ctx, key)
+	if err != nil {
+		return false, err
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(body))
+	if err != nil {
+		return false, err
+	}
+	data, err := io.ReadAll(io.LimitReader(zr, maxSearchBytes))
+	if err != nil {
+		return false, err
+	}
+	return bytes.Contains(data, needle), nil
+}
