@@ -223,7 +223,7 @@ func TestInsightsLookup(t *testing.T) {
 	}
 	require.NotEmpty(t, insights)
 	sink := memsink.New()
-	rec := newRecorder(t, trail.Config{Trails: []trail.Trail{{Name: "insights", Bucket: "b", MultiRegion: true, Organization: "o-exampleorgid",
+	rec := newRecorder(t, trail.Config{Trails: []trail.Trail{{Name: "insights", Bucket: "insights-bucket", MultiRegion: true, Organization: "o-exampleorgid",
 		InsightSelectors: []trail.InsightSelector{{InsightType: trail.InsightTypeAPICallRate}}, Sinks: []trail.Sink{sink}}}})
 	ctx := context.Background()
 	for i := range insights {

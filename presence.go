@@ -127,7 +127,7 @@ func presenceSize(e *Event) int {
 		n += len(e.Extra[i].Path) + len(e.Extra[i].Value) + 4
 	}
 	if d := e.InsightDetails; d != nil {
-		n += len(d.InsightContext) + len(d.EventSource) + len(d.EventName) + len(d.InsightType) + len(d.ErrorCode) + 100
+		n += len(d.InsightContext) + len(d.State) + len(d.EventSource) + len(d.EventName) + len(d.InsightType) + len(d.ErrorCode) + 100
 	}
 	return n
 }
