@@ -65,7 +65,11 @@ func (p *pipe) cut(b *batch, now time.Time) {
 		return
 	}
 	f.Instance = p.r.cfg.Instance
-	if ts.val != nil && !b.key.insight { // digests cover CloudTrail/ log files only
+	switch {
+	case b.key.insight: // digests cover CloudTrail/ log files only
+	case ts.fleet != nil:
+		ts.fleet.note(b.key.account, b.key.region) // the fleet's writer lists it
+	case ts.val != nil:
 		c := p.chainFor(ts, chainKey{trail: b.key.trail, account: b.key.account, region: b.key.region}, now)
 		p.roll(ts, c, now)
 		c.files = append(c.files, DigestLogFile{Bucket: ts.cfg.Bucket, Key: f.Key, SHA256: f.SHA256,

@@ -142,7 +142,7 @@ func (p *pipe) emitDigest(ts *trailState, c *chain, end time.Time) {
 // startChains creates the home chain of a logging trail with validation, so
 // that it writes digests (empty ones too) from the start.
 func (p *pipe) startChains(ts *trailState, now time.Time) {
-	if ts.val != nil && ts.active {
+	if ts.val != nil && ts.val.fleet == nil && ts.active {
 		p.chainFor(ts, chainKey{trail: ts, account: p.r.cfg.AccountID, region: p.r.cfg.Region}, now)
 	}
 }
@@ -214,6 +214,7 @@ type validator struct {
 	period time.Duration
 	resume map[acctRegion]ChainState
 	reader ObjectReader // for chain resumption; may be nil
+	fleet  *fleetConfig // fleet mode (fleet.go); nil otherwise
 }
 
 // acctRegion names a chain within a trail.
@@ -252,6 +253,13 @@ func newValidator(v *Validation, t *Trail) (*validator, error) {
 	}
 	if digestSinks == 0 {
 		return nil, errors.New("Validation: no sink can store digest files (none has a DeliverDigest method)")
+	}
+	if v.Fleet != nil {
+		fc, err := newFleetConfig(v.Fleet, t)
+		if err != nil {
+			return nil, err
+		}
+		val.fleet = fc
 	}
 	for _, st := range v.Resume {
 		if st.Trail != t.Name {

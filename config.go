@@ -326,6 +326,10 @@ type Validation struct {
 	// Resume continues these chains (from Recorder.ChainStates of a previous
 	// run).
 	Resume []ChainState
+	// Fleet, if set, makes the trail's digest chains fleet-wide: one chain
+	// per (trail, account, region) for every recorder that shares the trail,
+	// written by one elected instance (see Fleet). Resume is then ignored.
+	Fleet *Fleet
 }
 
 // DefaultDigestPeriod is CloudTrail's digest cadence.

@@ -150,6 +150,9 @@ func (r *Recorder) newTrailState(t Trail) (*trailState, error) {
 			return nil, fmt.Errorf("trail %q: %w", t.Name, err)
 		}
 		ts.val = val
+		if val.fleet != nil {
+			ts.fleet = newFleetWriter(r, ts)
+		}
 	}
 	ts.workers = r.newWorkers(ts, t.Sinks)
 	return ts, nil
@@ -288,6 +291,7 @@ func (r *Recorder) Close(ctx context.Context) error {
 	}
 	if first {
 		r.stopPruning()
+		err = errors.Join(err, r.closeFleets(ctx, false))
 		r.cancelDeliver()
 		err = errors.Join(err, r.closeSinks())
 	}

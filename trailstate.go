@@ -18,10 +18,11 @@ type trailState struct {
 
 	// pipeline-owned
 	workers    []*sinkWorker
-	val        *validator // nil without validation
-	active     bool       // takes events
-	noResume   bool       // new chains start fresh (after Start/StopLogging)
-	chainFloor time.Time  // new chains start no earlier than this
+	val        *validator   // nil without validation
+	fleet      *fleetWriter // fleet mode (set once, in newTrailState)
+	active     bool         // takes events
+	noResume   bool         // new chains start fresh (after Start/StopLogging)
+	chainFloor time.Time    // new chains start no earlier than this
 
 	// under Recorder.admin
 	logging bool
@@ -50,6 +51,9 @@ func (t *trailState) allSinks() []Sink {
 }
 
 func (t *trailState) startWorkers() {
+	if t.fleet != nil {
+		t.fleet.start()
+	}
 	for _, w := range t.workers {
 		w.rec.workers.Add(1)
 		go w.run()

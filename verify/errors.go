@@ -99,6 +99,14 @@ const (
 	// first gzip member. validate-logs ignores them (they are not hashed),
 	// but gzip tools, Athena and SIEMs read them.
 	KindTrailingData
+	// KindDigestFork: two digests name the same previous digest (two
+	// writers continued one chain); validate-logs follows one branch and
+	// never reads the other.
+	KindDigestFork
+	// KindDigestOffChain: a digest of the trail in the window that the walk
+	// from the newest digest never reaches (another chain, the other branch
+	// of a fork); validate-logs never checks it nor the files it lists.
+	KindDigestOffChain
 )
 
 var kindNames = map[Kind]string{
@@ -125,6 +133,8 @@ var kindNames = map[Kind]string{
 	KindLogRecordsInvalid:         "log-records-invalid",
 	KindEventTimeOutOfRange:       "event-time-out-of-range",
 	KindTrailingData:              "trailing-data",
+	KindDigestFork:                "digest-fork",
+	KindDigestOffChain:            "digest-off-chain",
 }
 
 // Kinds returns every defined Kind, validate-logs kinds first.
@@ -133,7 +143,7 @@ func Kinds() []Kind {
 	for k := KindDigestNotFound; k <= KindLogInvalidFormat; k++ {
 		out = append(out, k)
 	}
-	for k := KindPreviousHashMismatch; k <= KindTrailingData; k++ {
+	for k := KindPreviousHashMismatch; k <= KindDigestOffChain; k++ {
 		out = append(out, k)
 	}
 	return out

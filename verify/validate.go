@@ -92,6 +92,7 @@ type validator struct {
 	walk       []*loadedDigest          // in processing order
 	loaded     map[string]*loadedDigest // by key
 	listedLogs map[string]string        // log key -> first digest listing it
+	listedAll  []string                 // every digest key listed in the window (fleet.go)
 	done       int
 	total      int
 }
@@ -240,6 +241,7 @@ func (v *validator) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	v.listedAll = append([]string(nil), listed...)
 	v.progress(0, len(listed))
 	key, lastStart := popBefore(&listed, time.Time{})
 	bucket := v.opt.Bucket
@@ -566,6 +568,9 @@ func (v *validator) checkExtras(ctx context.Context) error {
 	}
 	v.checkContinuity()
 	v.checkNewest()
+	if err := v.checkFleet(ctx); err != nil {
+		return err
+	}
 	return v.checkUnlisted(ctx)
 }
 
