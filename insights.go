@@ -1,6 +1,10 @@
 package trail
 
-import "fmt"
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+)
 
 // InsightSelector enables one type of CloudTrail Insights on a trail
 // (CloudTrail's PutInsightSelectors shape).
@@ -57,4 +61,16 @@ func (t *compiledTrail) matchInsight(ev *Event) bool {
 		return t.insights&insightErrorRate != 0
 	}
 	return false
+}
+
+// isInsightRecord reports whether rec, a record AppendJSON wrote, is an
+// Insights event (for events that come back encoded, from the spool).
+func isInsightRecord(rec []byte) bool {
+	if !bytes.Contains(rec, []byte(`"eventCategory":"Insight"`)) {
+		return false
+	}
+	var top struct {
+		EventCategory string `json:"eventCategory"`
+	}
+	return json.Unmarshal(rec, &top) == nil && top.EventCategory == CategoryInsight
 }

@@ -60,7 +60,7 @@ func NewPageTokens(key []byte) *PageTokens {
 }
 
 // Encode returns the NextToken that continues q after the event at last.
-func (p *PageTokens) Encode(q *LookupQuery, last PageCursor) string {
+func (p *PageTokens) Encode(q *QueryInput, last PageCursor) string {
 	id := last.EventID
 	if len(id) > maxTokenIDLen {
 		id = id[:maxTokenIDLen] // cannot happen for stored events; keeps tokens bounded
@@ -80,7 +80,7 @@ func (p *PageTokens) Encode(q *LookupQuery, last PageCursor) string {
 // NextToken (the first page). A token that is malformed, altered, issued for
 // another query or by another key gives a *LookupError matching
 // ErrInvalidPageToken.
-func (p *PageTokens) Decode(q *LookupQuery) (c PageCursor, ok bool, err error) {
+func (p *PageTokens) Decode(q *QueryInput) (c PageCursor, ok bool, err error) {
 	tok := q.NextToken
 	if tok == "" {
 		return PageCursor{}, false, nil
@@ -120,7 +120,7 @@ func (p *PageTokens) mac(body []byte) []byte {
 // bounds (a zero EndTime stays "now"), the filter and the attributes in a
 // canonical order. MaxResults and NextToken are left out, so the page size
 // may change from page to page.
-func (q *LookupQuery) fingerprint() [32]byte {
+func (q *QueryInput) fingerprint() [32]byte {
 	h := sha256.New()
 	var b []byte
 	b = append(b, "trail-lookup-v1"...)
@@ -135,7 +135,7 @@ func (q *LookupQuery) fingerprint() [32]byte {
 	b = append(b, flags, byte(q.Errors))
 	b = binary.BigEndian.AppendUint64(b, uint64(lo))
 	b = binary.BigEndian.AppendUint64(b, uint64(hi))
-	attrs := slices.Clone(q.Attributes)
+	attrs := slices.Clone(q.LookupAttributes)
 	slices.SortFunc(attrs, func(x, y LookupAttribute) int {
 		if c := strings.Compare(string(x.Key), string(y.Key)); c != 0 {
 			return c
