@@ -66,6 +66,8 @@ type Recorder struct {
 
 	spool *spool // nil without Config.Spool
 	lost  losses // what delivery gave up on, for Close
+
+	subs subscriptions // Subscribe and observers (subscribe.go)
 }
 
 // New validates cfg, starts the recorder's goroutines and returns it. Every
@@ -300,6 +302,7 @@ func (r *Recorder) Close(ctx context.Context) error {
 			r.spool.shutdown() // commits what Record took, then stops sending
 		}
 		close(r.queue)
+		r.subs.closeAll()
 	})
 	finished := make(chan struct{})
 	go func() {
