@@ -37,14 +37,15 @@ func (p *pipe) add(it *item) {
 		if it.mask&(1<<i) == 0 || !ts.active {
 			continue
 		}
-		p.addTo(ts, ev.RecipientAccountID, ev.AWSRegion, rec, ev.EventTime, it.idx, now)
+		p.addTo(ts, ev.RecipientAccountID, ev.AWSRegion, ev.EventCategory == CategoryInsight, rec, ev.EventTime, it.idx, now)
 	}
 }
 
 // addTo appends one encoded record to its batch of ts, cutting the batch
-// on size. idx is its spool log index (spool mode only).
-func (p *pipe) addTo(ts *trailState, account, region string, rec []byte, eventTime time.Time, idx uint64, now time.Time) {
-	key := batchKey{trail: ts, account: account, region: region}
+// on size. idx is its spool log index (spool mode only). insight puts it
+// in the stream of Insights files (CloudTrail-Insight/).
+func (p *pipe) addTo(ts *trailState, account, region string, insight bool, rec []byte, eventTime time.Time, idx uint64, now time.Time) {
+	key := batchKey{trail: ts, account: account, region: region, insight: insight}
 	b := p.batches[key]
 	if b == nil {
 		b = &batch{key: key}
@@ -84,7 +85,7 @@ func (p *pipe) cut(b *batch, now time.Time) {
 	ts := b.key.trail
 	p.open.Add(-int64(len(b.ends)))
 	job := &fileJob{ts: ts, level: ts.cfg.CompressionLevel, done: make(chan struct{}),
-		first: b.first, last: b.last, spooled: b.spooled}
+		first: b.first, last: b.last, spooled: b.spooled, insight: b.key.insight}
 	job.f = b.finish(&ts.cfg, now)
 	job.f.Instance = p.r.cfg.Instance
 	ts.inflightFiles.Add(1)
@@ -143,6 +144,7 @@ type batchKey struct {
 	trail   *trailState
 	account string
 	region  string
+	insight bool // Insights events: files under CloudTrail-Insight/
 }
 
 // batch accumulates encoded records for one (trail, account, region).
@@ -210,7 +212,11 @@ func (b *batch) finish(t *Trail, now time.Time) *LogFile {
 		NewestEventTime: b.newest,
 		Created:         now.UTC(),
 	}
-	f.Key = LogFileKey(t.Prefix, t.Organization, b.key.account, b.key.region, now, uniqueString())
+	if b.key.insight {
+		f.Key = InsightFileKey(t.Prefix, t.Organization, b.key.account, b.key.region, now, uniqueString())
+	} else {
+		f.Key = LogFileKey(t.Prefix, t.Organization, b.key.account, b.key.region, now, uniqueString())
+	}
 	b.reset()
 	return f
 }

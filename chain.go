@@ -95,9 +95,11 @@ func (cs *chainStage) file(job *fileJob, now time.Time) {
 		ts.inflightRecords.Add(-int64(len(f.Records)))
 		return
 	}
-	if ts.fleet != nil {
+	switch {
+	case job.insight: // digests cover CloudTrail/ log files only
+	case ts.fleet != nil:
 		ts.fleet.note(f.AccountID, f.Region) // the fleet's writer lists it
-	} else if ts.val != nil {
+	case ts.val != nil:
 		c := cs.chainFor(ts, chainKey{trail: ts, account: f.AccountID, region: f.Region}, now)
 		cs.roll(ts, c, now)
 		c.files = append(c.files, DigestLogFile{Bucket: f.Bucket, Key: f.Key, SHA256: f.SHA256,

@@ -30,6 +30,7 @@ type fileJob struct {
 	// spool mode: the log indexes of its first and last event
 	first, last uint64
 	spooled     bool
+	insight     bool // an Insights file: no digest covers it
 	err         error
 	done        chan struct{} // closed when Body and SHA256 (or err) are set
 }

@@ -235,7 +235,7 @@ func (r *Recorder) setupHistory() error {
 
 // wants reports whether an accepted, categorized event enters history.
 func (h *historyState) wants(ev *Event) bool {
-	return h.store != nil && (ev.EventCategory == CategoryManagement || h.opts.DataEvents)
+	return h.store != nil && (ev.EventCategory == CategoryManagement || ev.EventCategory == CategoryInsight || h.opts.DataEvents)
 }
 
 // offer queues b without blocking and reports whether it did.

@@ -77,14 +77,16 @@ func (r *Recorder) Record(ctx context.Context, ev *Event) error {
 	it.mask = set.match(&it.ev)
 	it.hist = r.history.wants(&it.ev)
 	if it.mask == 0 && !it.hist {
-		r.putItem(it)
 		select {
 		case <-r.closing: // after Close, unselected events are refused too
+			r.putItem(it)
 			return ErrClosed
 		default:
 		}
 		r.stats.recorded.Add(1)
 		r.stats.unselected.Add(1)
+		r.publish(&it.ev, set, 0)
+		r.putItem(it)
 		return nil
 	}
 	if it.hist {
@@ -92,17 +94,52 @@ func (r *Recorder) Record(ctx context.Context, ev *Event) error {
 	}
 	if r.spool != nil && it.mask != 0 {
 		err = r.spool.record(ctx, it) // the spool keeps a copy
+		if err == nil {
+			r.publish(&it.ev, set, it.mask)
+		}
 		r.putItem(it)
 		return err
 	}
-	forHistoryOnly := it.mask == 0
-	err = r.enqueue(ctx, it) // it belongs to the batcher if err is nil
+	mask := it.mask
+	// Once queued, the item belongs to the batcher: publish from a copy
+	// (only when someone observes or subscribes).
+	var pub *Event
+	if r.publishing(set, mask) {
+		pub = observerScratch.Get().(*Event)
+		*pub = it.ev
+	}
+	err = r.enqueue(ctx, it)
 	if err != nil {
 		r.putItem(it)
-	} else if forHistoryOnly {
-		r.stats.unselected.Add(1)
+	} else {
+		if mask == 0 {
+			r.stats.unselected.Add(1) // for history only
+		}
+		if pub != nil {
+			r.publish(pub, set, mask)
+		}
+	}
+	if pub != nil {
+		*pub = Event{}
+		observerScratch.Put(pub)
 	}
 	return err
+}
+
+// publishing reports whether publish would pass an event of set and mask
+// to anyone (observers or subscribers).
+func (r *Recorder) publishing(set *selectorSet, mask uint64) bool {
+	if len(r.cfg.Observers) > 0 || r.subs.active.Load() {
+		return true
+	}
+	if set != nil && mask != 0 {
+		for i, ts := range set.states {
+			if mask&(1<<i) != 0 && len(ts.cfg.Observers) > 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // getItem returns an empty item from the pool, or else a new one from a's

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -88,7 +89,14 @@ func (p *PageTokens) Decode(q *QueryInput) (c PageCursor, ok bool, err error) {
 	if len(tok) > maxTokenLen {
 		return PageCursor{}, false, tokenErr("NextToken too long")
 	}
+	// One encoding only: the decoder skips '\r' and '\n' even in strict
+	// mode, so a token is accepted only if it is exactly what Encode writes
+	// for the bytes it decodes to (no line breaks, padding or other
+	// alphabet).
 	b, derr := base64.RawURLEncoding.Strict().DecodeString(tok)
+	if derr == nil && base64.RawURLEncoding.EncodedLen(len(b)) != len(tok) {
+		derr = errNonCanonicalToken
+	}
 	if derr != nil || len(b) < 1+8+1+tokenFPSize+tokenMACSize || b[0] != tokenVersion {
 		return PageCursor{}, false, tokenErr("malformed NextToken")
 	}
@@ -109,6 +117,8 @@ func (p *PageTokens) Decode(q *QueryInput) (c PageCursor, ok bool, err error) {
 	}
 	return PageCursor{Time: time.Unix(sec, 0).UTC(), EventID: id}, true, nil
 }
+
+var errNonCanonicalToken = errors.New("non-canonical token encoding")
 
 func (p *PageTokens) mac(body []byte) []byte {
 	h := hmac.New(sha256.New, p.key)

@@ -1,9 +1,11 @@
 package trail_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/trailkit/trail"
 )
@@ -73,6 +75,9 @@ func FuzzPageToken(f *testing.F) {
 	f.Add("AAAA")
 	f.Add(valid[:len(valid)-1])
 	f.Add(valid + "A")
+	f.Add(valid[:4] + "\n" + valid[4:])
+	f.Add(valid + "\r\n")
+	f.Add(valid + "=")
 	f.Fuzz(func(t *testing.T, tok string) {
 		q := q
 		q.NextToken = tok
@@ -90,4 +95,34 @@ func FuzzPageToken(f *testing.F) {
 			require.Equal(t, tok, tokens.Encode(&q, c), "accepted a token it did not issue")
 		}
 	})
+}
+
+// TestPageTokenOneEncoding: a token with line breaks, padding or the
+// standard alphabet inserted is refused; only the issued spelling passes.
+func TestPageTokenOneEncoding(t *testing.T) {
+	tokens := trail.NewPageTokens([]byte("one-encoding-key"))
+	q := trail.QueryInput{LookupAttributes: []trail.LookupAttribute{{Key: trail.LookupEventName, Value: "A"}}}
+	valid := tokens.Encode(&q, trail.PageCursor{Time: time.Unix(1700000000, 0), EventID: "x"})
+	variants := map[string]string{
+		"newline inside": valid[:5] + "\n" + valid[5:],
+		"CR LF at end":   valid + "\r\n",
+		"newline first":  "\n" + valid,
+		"many newlines":  strings.Join(strings.Split(valid, ""), "\n"),
+		"padding":        valid + "==",
+		"space":          valid[:3] + " " + valid[3:],
+		"std alphabet":   strings.NewReplacer("-", "+", "_", "/").Replace(valid),
+	}
+	for name, tok := range variants {
+		if tok == valid {
+			continue // the replacement changed nothing
+		}
+		q := q
+		q.NextToken = tok
+		_, _, err := tokens.Decode(&q)
+		assert.ErrorIs(t, err, trail.ErrInvalidPageToken, name)
+	}
+	q.NextToken = valid
+	_, ok, err := tokens.Decode(&q)
+	require.NoError(t, err)
+	assert.True(t, ok)
 }
