@@ -164,7 +164,7 @@ func TestUnwritableFileSinkFailsLoudly(t *testing.T) {
 			useDefaultLogger(t, h)
 			synctest.Test(t, func(t *testing.T) {
 				rec, err := trail.New(trail.Config{AccountID: testAccount, Region: testRegion,
-					Trails: []trail.Trail{{Name: "main", Sinks: []trail.Sink{filesink.New(dir, nil)}}}})
+					Trails: []trail.Trail{{Name: "main", Sinks: []trail.Sink{filesink.New(dir, filesink.Options{})}}}})
 				if err != nil { // the filesink refuses at start-up, naming the directory
 					require.ErrorContains(t, err, dir)
 					return
