@@ -67,6 +67,14 @@ type Config struct {
 	// recorder delivers what no sink had yet. Nil keeps batches in memory
 	// only (a crash, or a missing Close, loses them). See Spool.
 	Spool *Spool
+	// Observers see every event Record accepts (selected by a trail or
+	// not), on Record's goroutine: metric filters (*filter.Metrics),
+	// detectors. See EventObserver.
+	Observers []EventObserver
+	// ReplayEvents is how many recent accepted events the recorder keeps
+	// for subscriptions that resume from a cursor (default
+	// DefaultReplayEvents). The buffer exists from the first Subscribe on.
+	ReplayEvents int
 }
 
 // Trail is one named stream of selected events and the sinks that store it.
@@ -122,6 +130,9 @@ type Trail struct {
 	// MaxBytes cuts a file early before its uncompressed body would exceed
 	// this size (default 32 MiB).
 	MaxBytes int
+	// Observers see the events this trail selects, as Record accepts them
+	// (see EventObserver): metric filters attached to one trail.
+	Observers []EventObserver
 }
 
 // Defaults.

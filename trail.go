@@ -66,6 +66,8 @@ type Recorder struct {
 
 	spool *spool // nil without Config.Spool
 	lost  losses // what delivery gave up on, for Close
+
+	subs subscriptions // Subscribe and observers (subscribe.go)
 }
 
 // queueCap is the ingest queue's capacity: QueueSize events, or in spool
@@ -309,6 +311,7 @@ func (r *Recorder) Close(ctx context.Context) error {
 			r.spool.shutdown() // commits what Record took, then stops sending
 		}
 		close(r.queue)
+		r.subs.closeAll()
 	})
 	finished := make(chan struct{})
 	go func() {
