@@ -113,6 +113,11 @@ type Trail struct {
 	// Only one of the three forms (Management/ExcludeManagementEventSources/
 	// Data, EventSelectors, Advanced) may be set.
 	Advanced []AdvancedSelector
+	// InsightSelectors enable CloudTrail Insights on the trail: it takes the
+	// Insights events (eventType AwsCloudTrailInsight) of the insight types
+	// listed and delivers them under CloudTrail-Insight/ instead of
+	// CloudTrail/. Nil or empty: the trail takes no Insights events.
+	InsightSelectors []InsightSelector
 
 	// Validation, if set, writes a signed digest chain for the trail's log
 	// files (CloudTrail's log file integrity validation). At least one sink

@@ -222,7 +222,11 @@ func (r *Recorder) rebuildSet() error {
 		if len(set.trails) == maxTrails {
 			return configErr("more than %d logging trails", maxTrails)
 		}
-		ct := compiledTrail{basic: basic, advanced: adv, useAdvanced: ts.cfg.Advanced != nil}
+		insights, err := compileInsights(ts.cfg.InsightSelectors)
+		if err != nil {
+			return configErr("trail %q: %v", ts.cfg.Name, err)
+		}
+		ct := compiledTrail{basic: basic, advanced: adv, useAdvanced: ts.cfg.Advanced != nil, insights: insights}
 		if !ts.cfg.MultiRegion {
 			ct.region = r.cfg.Region
 		}
