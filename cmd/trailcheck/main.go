@@ -84,6 +84,15 @@ narrow it to one chain. When the trail has no digests under --prefix,
 trailcheck lists the trails, prefixes, regions and accounts whose digests it
 did find and exits 1.
 
+Every object under the trail's prefix that is not a valid, covered log file
+or digest is reported wherever it sits and whatever its name or type
+(stray-object; not-regular-file for symlinks, FIFOs and other special files,
+which are never followed or opened). With --end, the digests must reach
+--end (within one digest period): deleted trailing periods are errors.
+Notices (not problems; exit 0 unless --strict): log files newer than the
+digests' coverage (not-yet-covered) and sinks' leftover temporary files
+(temp-file).
+
 DIR is the bucket: if DIR/<bucket> exists it is used, else DIR itself (the
 convention of the repository's AWS verifier harness, internal/ctoracle). A
 digest's S3 metadata (its signature) is read from the sidecar file
@@ -153,7 +162,7 @@ type validateFlags struct {
 	s3Bucket, endpoint                                      string
 	start, end, expectedEnd, progress                       string
 	publicKeys                                              stringList
-	jsonOut, verbose, allowRestarts                         bool
+	jsonOut, verbose, allowRestarts, strict                 bool
 }
 
 func runValidate(args []string, stdout, stderr io.Writer) int {
@@ -176,6 +185,7 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.region, "region", "", "source `REGION` whose chain is validated (default: every region with digests of the trail)")
 	fs.BoolVar(&f.allowRestarts, "allow-restarts", false, "accept digest chain restarts (after StopLogging/StartLogging) instead of reporting them")
 	fs.StringVar(&f.expectedEnd, "expected-end", "", "the newest digest must reach this `TIME` (detects deleted newest digests)")
+	fs.BoolVar(&f.strict, "strict", false, "exit 1 on notices too (log files not yet covered by a digest, leftover temporary files)")
 	fs.BoolVar(&f.jsonOut, "json", false, "print the report as JSON instead of text: {ok, awsInvalid, chains: [{region, accountId, …report}]}, and with one chain its report at the top level too")
 	fs.BoolVar(&f.verbose, "verbose", false, "also print the valid lines (like validate-logs --verbose)")
 	fs.BoolVar(&f.verbose, "v", false, "alias of --verbose")
@@ -272,7 +282,7 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 			return exitError
 		}
 		reports = append(reports, chainReport{c, rep.OK(), rep.AWSInvalid(), rep})
-		ok = ok && rep.OK()
+		ok = ok && rep.OK() && !(f.strict && len(rep.Notices) > 0)
 		awsInvalid = awsInvalid || rep.AWSInvalid()
 		if !f.jsonOut {
 			if err := rep.WriteText(stdout, stderr, verify.TextOptions{Verbose: f.verbose, Extra: true}); err != nil {
@@ -354,6 +364,7 @@ func (f *validateFlags) options(usageErr func(string, ...any) int) (verify.Optio
 		if opt.End, err = parseTime(f.end); err != nil {
 			return opt, "", usageErr("--end: %v", err)
 		}
+		opt.RequireEnd = true // digests must reach --end (within a period): deleted trailing periods are errors
 	}
 	opt.AllowRestarts = f.allowRestarts
 	if f.expectedEnd != "" {
