@@ -19,33 +19,51 @@ func (p *pipe) add(it *item) {
 	if it.mask == 0 {
 		return
 	}
-	p.scratch = ev.AppendJSON(p.scratch[:0])
-	rec := p.scratch
+	rec := it.enc // spooled events come encoded
+	if rec == nil {
+		p.scratch = ev.AppendJSON(p.scratch[:0])
+		rec = p.scratch
+	} else {
+		p.spoolNext = it.idx + 1
+	}
 	now := time.Now()
 	for i, ts := range it.set.states {
 		if it.mask&(1<<i) == 0 || !ts.active {
 			continue
 		}
-		key := batchKey{trail: ts, account: ev.RecipientAccountID, region: ev.AWSRegion}
-		b := p.batches[key]
-		if b == nil {
-			b = &batch{key: key}
-			b.reset()
-			p.batches[key] = b
+		p.addTo(ts, ev.RecipientAccountID, ev.AWSRegion, ev.EventCategory == CategoryInsight, rec, ev.EventTime, it.idx, now)
+	}
+}
+
+// addTo appends one encoded record to its batch of ts, cutting the batch
+// on size. idx is its spool log index (spool mode only). insight puts it
+// in the stream of Insights files (CloudTrail-Insight/).
+func (p *pipe) addTo(ts *trailState, account, region string, insight bool, rec []byte, eventTime time.Time, idx uint64, now time.Time) {
+	key := batchKey{trail: ts, account: account, region: region, insight: insight}
+	b := p.batches[key]
+	if b == nil {
+		b = &batch{key: key}
+		b.reset()
+		p.batches[key] = b
+	}
+	if len(b.ends) > 0 && b.sizeWith(rec) > ts.cfg.MaxBytes {
+		p.cut(b, now)
+	}
+	if len(b.ends) == 0 {
+		b.deadline = now.Add(ts.cfg.Interval)
+		if p.nextDeadline.IsZero() || b.deadline.Before(p.nextDeadline) {
+			p.nextDeadline = b.deadline
 		}
-		if len(b.ends) > 0 && b.sizeWith(rec) > ts.cfg.MaxBytes {
-			p.cut(b, now)
+	}
+	b.add(rec, eventTime)
+	if p.r.spool != nil {
+		if len(b.ends) == 1 {
+			b.first, b.spooled = idx, true
 		}
-		if len(b.ends) == 0 {
-			b.deadline = now.Add(ts.cfg.Interval)
-			if p.nextDeadline.IsZero() || b.deadline.Before(p.nextDeadline) {
-				p.nextDeadline = b.deadline
-			}
-		}
-		b.add(rec, ev.EventTime)
-		if len(b.ends) >= ts.cfg.MaxRecords || len(b.buf)+2 >= ts.cfg.MaxBytes {
-			p.cut(b, now)
-		}
+		b.last = idx
+	}
+	if len(b.ends) >= ts.cfg.MaxRecords || len(b.buf)+2 >= ts.cfg.MaxBytes {
+		p.cut(b, now)
 	}
 }
 
@@ -57,6 +75,7 @@ func (p *pipe) cut(b *batch, now time.Time) {
 		return
 	}
 	ts := b.key.trail
+	first, last, spooled := b.first, b.last, b.spooled
 	f, err := b.finish(&ts.cfg, now)
 	if err != nil {
 		// gzip into memory cannot fail in practice; report it anyway.
@@ -65,15 +84,21 @@ func (p *pipe) cut(b *batch, now time.Time) {
 		return
 	}
 	f.Instance = p.r.cfg.Instance
-	if ts.fleet != nil {
+	switch {
+	case b.key.insight: // digests cover CloudTrail/ log files only
+	case ts.fleet != nil:
 		ts.fleet.note(b.key.account, b.key.region) // the fleet's writer lists it
-	} else if ts.val != nil {
-		c := p.chainFor(ts, chainKey(b.key), now)
+	case ts.val != nil:
+		c := p.chainFor(ts, chainKey{trail: b.key.trail, account: b.key.account, region: b.key.region}, now)
 		p.roll(ts, c, now)
 		c.files = append(c.files, DigestLogFile{Bucket: ts.cfg.Bucket, Key: f.Key, SHA256: f.SHA256,
 			OldestEventTime: f.OldestEventTime, NewestEventTime: f.NewestEventTime})
 	}
-	p.send(ts, sinkJob{file: f})
+	job := sinkJob{file: f}
+	if spooled {
+		job.sf = p.spoolCut(ts, first, last, f)
+	}
+	p.send(ts, job)
 }
 
 func (p *pipe) cutDue(now time.Time) {
@@ -126,11 +151,14 @@ type batchKey struct {
 	trail   *trailState
 	account string
 	region  string
+	insight bool // Insights events: files under CloudTrail-Insight/
 }
 
 // batch accumulates encoded records for one (trail, account, region).
 type batch struct {
 	key            batchKey
+	first, last    uint64 // spool log indexes of its first and last event
+	spooled        bool   // its events are in the spool
 	buf            []byte // `{"Records":[` + records joined by ','
 	ends           []int  // end offset of each record in buf
 	oldest, newest time.Time
@@ -149,6 +177,7 @@ func (b *batch) reset() {
 	b.buf = append(make([]byte, 0, size), recordsOpen...)
 	b.ends = b.ends[:0] // LogFile.Records was copied out of it
 	b.oldest, b.newest = time.Time{}, time.Time{}
+	b.spooled = false
 }
 
 func (b *batch) add(rec []byte, t time.Time) {
@@ -195,7 +224,11 @@ func (b *batch) finish(t *Trail, now time.Time) (*LogFile, error) {
 		NewestEventTime: b.newest,
 		Created:         now.UTC(),
 	}
-	f.Key = LogFileKey(t.Prefix, t.Organization, b.key.account, b.key.region, now, uniqueString())
+	if b.key.insight {
+		f.Key = InsightFileKey(t.Prefix, t.Organization, b.key.account, b.key.region, now, uniqueString())
+	} else {
+		f.Key = LogFileKey(t.Prefix, t.Organization, b.key.account, b.key.region, now, uniqueString())
+	}
 	b.reset()
 	return f, nil
 }

@@ -58,9 +58,23 @@ type Config struct {
 	// management calls (CreateTrail, StopLogging, …); default
 	// "cloudtrail.amazonaws.com". "-" turns that self-audit off.
 	AuditSource string
-	// Logger receives warnings (failed deliveries, dropped events). Nil
-	// discards them.
+	// Logger receives warnings (failed deliveries, dropped events, spool
+	// damage). Nil means slog.Default(); to discard warnings, say so with
+	// slog.New(slog.DiscardHandler).
 	Logger *slog.Logger
+	// Spool, if set, makes Record durable: it returns nil only once the
+	// event is in a write-ahead log on disk, from which a restarted
+	// recorder delivers what no sink had yet. Nil keeps batches in memory
+	// only (a crash, or a missing Close, loses them). See Spool.
+	Spool *Spool
+	// Observers see every event Record accepts (selected by a trail or
+	// not), on Record's goroutine: metric filters (*filter.Metrics),
+	// detectors. See EventObserver.
+	Observers []EventObserver
+	// ReplayEvents is how many recent accepted events the recorder keeps
+	// for subscriptions that resume from a cursor (default
+	// DefaultReplayEvents). The buffer exists from the first Subscribe on.
+	ReplayEvents int
 }
 
 // Trail is one named stream of selected events and the sinks that store it.
@@ -99,6 +113,11 @@ type Trail struct {
 	// Only one of the three forms (Management/ExcludeManagementEventSources/
 	// Data, EventSelectors, Advanced) may be set.
 	Advanced []AdvancedSelector
+	// InsightSelectors enable CloudTrail Insights on the trail: it takes the
+	// Insights events (eventType AwsCloudTrailInsight) of the insight types
+	// listed and delivers them under CloudTrail-Insight/ instead of
+	// CloudTrail/. Nil or empty: the trail takes no Insights events.
+	InsightSelectors []InsightSelector
 
 	// Validation, if set, writes a signed digest chain for the trail's log
 	// files (CloudTrail's log file integrity validation). At least one sink
@@ -116,6 +135,9 @@ type Trail struct {
 	// MaxBytes cuts a file early before its uncompressed body would exceed
 	// this size (default 32 MiB).
 	MaxBytes int
+	// Observers see the events this trail selects, as Record accepts them
+	// (see EventObserver): metric filters attached to one trail.
+	Observers []EventObserver
 }
 
 // Defaults.
@@ -259,12 +281,28 @@ type RetryPolicy struct {
 	Initial time.Duration
 	// Max caps the delay between attempts (default 5m).
 	Max time.Duration
-	// MaxAttempts stops retrying after this many attempts; 0 retries until
-	// the file is delivered or Close's context ends.
+	// MaxAttempts stops retrying after this many attempts. 0 means
+	// DefaultMaxAttempts without a spool (about 14 minutes of retries with
+	// the default delays) and UnlimitedAttempts with one (the files wait on
+	// disk). UnlimitedAttempts retries until the file is delivered or
+	// Close's context ends.
 	MaxAttempts int
 }
 
-func (p RetryPolicy) withDefaults() RetryPolicy {
+// DefaultMaxAttempts is RetryPolicy.MaxAttempts's default without a spool.
+const DefaultMaxAttempts = 10
+
+// UnlimitedAttempts as RetryPolicy.MaxAttempts retries without end (until
+// Close's context ends).
+const UnlimitedAttempts = -1
+
+func (p RetryPolicy) withDefaults(spooled bool) RetryPolicy {
+	if p.MaxAttempts == 0 {
+		p.MaxAttempts = DefaultMaxAttempts
+		if spooled {
+			p.MaxAttempts = UnlimitedAttempts
+		}
+	}
 	if p.Initial <= 0 {
 		p.Initial = time.Second
 	}

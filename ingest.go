@@ -15,6 +15,11 @@ type item struct {
 	flush chan<- struct{}
 	hsync chan<- struct{} // awaitHistory: closed once history is appended
 	ctl   *control
+
+	// spool mode
+	idx    uint64 // log index of the event record
+	enc    []byte // the encoded record (a sub-slice of the committed group)
+	encLen int
 }
 
 // Record validates ev, stamps what is missing on a copy, selects the trails
@@ -68,14 +73,25 @@ func (r *Recorder) Record(ctx context.Context, ev *Event) error {
 		}
 		r.stats.recorded.Add(1)
 		r.stats.unselected.Add(1)
+		r.publish(&it.ev, set, 0)
 		return nil
 	}
 	if it.hist {
 		r.history.accepted() // before the hand-over: see historySync
 	}
+	if r.spool != nil && it.mask != 0 {
+		if err := r.spool.record(ctx, &it); err != nil {
+			return err
+		}
+		r.publish(&it.ev, set, it.mask)
+		return nil
+	}
 	err = r.enqueue(ctx, &it)
-	if err == nil && it.mask == 0 {
-		r.stats.unselected.Add(1) // for history only
+	if err == nil {
+		if it.mask == 0 {
+			r.stats.unselected.Add(1) // for history only
+		}
+		r.publish(&it.ev, set, it.mask)
 	}
 	return err
 }

@@ -46,7 +46,7 @@ func testCreateOrderIsAudited(t require.TestingT) {
 
 	// Flush delivers what was recorded; Close would too.
 	require.NoError(t, rec.Flush(ctx))
-	events := sink.FindEvents(func(e *trail.Event) bool { return e.EventName == "CreateOrder" })
+	events := sink.FindEvents(memsink.MatchFunc(func(e *trail.Event) bool { return e.EventName == "CreateOrder" }))
 	require.Len(t, events, 1)
 	assert.Equal(t, "alice", events[0].UserIdentity.UserName)
 	assert.Equal(t, "arn:example:orders:::order/o-42", events[0].Resources[0].ARN)
@@ -74,4 +74,27 @@ func Example() {
 	testCreateOrderIsAudited(t)
 	fmt.Println("passed:", !t.failed)
 	// Output: passed: true
+}
+
+// ExampleSink_FindEvents finds delivered events with a Filter, or with any
+// function wrapped in MatchFunc.
+func ExampleSink_FindEvents() {
+	ctx := context.Background()
+	sink := memsink.New()
+	rec, _ := trail.New(trail.Config{AccountID: "111122223333", Region: "us-east-1",
+		Trails: []trail.Trail{{Name: "main", Bucket: "audit-bucket", Sinks: []trail.Sink{sink}}}})
+	for _, name := range []string{"CreateOrder", "GetOrder", "DeleteOrder"} {
+		_ = rec.Record(ctx, &trail.Event{EventSource: "orders.example.com", EventName: name, ReadOnly: trail.Bool(name == "GetOrder")})
+	}
+	_ = rec.Close(ctx)
+
+	fmt.Println(len(sink.FindEvents(memsink.Filter{EventSource: "orders.example.com"})))
+	writes := sink.FindEvents(memsink.MatchFunc(func(e *trail.Event) bool { return !e.IsReadOnly() }))
+	for _, e := range writes {
+		fmt.Println(e.EventName)
+	}
+	// Output:
+	// 3
+	// CreateOrder
+	// DeleteOrder
 }
