@@ -71,7 +71,7 @@ type liveRow struct {
 
 // queryMatcher makes a LookupQuery's attributes and error filter a
 // subscription filter.
-type queryMatcher struct{ q *trail.LookupQuery }
+type queryMatcher struct{ q *trail.QueryInput }
 
 // MatchEvent implements trail.EventMatcher.
 func (m queryMatcher) MatchEvent(ev *trail.Event) bool { return m.q.Match(ev) }
@@ -100,7 +100,7 @@ func (h *Handler) liveStream(w http.ResponseWriter, r *http.Request) {
 	defer h.streams.Add(-1)
 
 	opts := trail.SubscribeOptions{Buffer: liveBuffer}
-	if len(q.Attributes) > 0 || q.Errors != trail.AnyOutcome {
+	if len(q.LookupAttributes) > 0 || q.Errors != trail.AnyOutcome {
 		opts.Filter = queryMatcher{&q}
 	}
 	gap := false
