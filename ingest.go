@@ -23,6 +23,7 @@ type item struct {
 	hist  bool
 	flush chan<- struct{}
 	hsync chan<- struct{} // awaitHistory: closed once history is appended
+	grp   *group          // spool mode: a committed group of items
 	ctl   *control
 
 	// spool mode
@@ -92,7 +93,7 @@ func (r *Recorder) Record(ctx context.Context, ev *Event) error {
 	if it.hist {
 		r.history.accepted() // before the hand-over: see historySync
 	}
-	if r.spool != nil && it.mask != 0 {
+	if r.spool != nil {
 		err = r.spool.record(ctx, it) // the spool keeps a copy
 		if err == nil {
 			r.publish(&it.ev, set, it.mask)

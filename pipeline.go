@@ -105,26 +105,16 @@ func (r *Recorder) batcher(p *pipe) {
 			break
 		}
 		r.progress.Add(1)
-		switch {
-		case it.ctl != nil:
-			p.handOffHistory(nil)
-			p.control(it.ctl)
-			p.rearm(timer, &armedAt, time.Now())
-		case it.hsync != nil:
-			p.handOffHistory(it.hsync)
-		case it.flush != nil:
-			now := time.Now()
-			hist := make(chan struct{})
-			p.handOffHistory(hist)
-			p.cutAll(now)
-			p.down(chainMsg{now: now, barrier: &flushBarrier{done: it.flush, hist: hist}})
-			p.rearm(timer, &armedAt, now)
-		default:
-			p.add(it)
-			r.putItem(it)
-			if w := p.wake(); !w.IsZero() && (armedAt.IsZero() || w.Before(armedAt)) {
-				p.rearm(timer, &armedAt, time.Now())
+		if g := it.grp; g != nil { // spool mode: a committed group, in order
+			for i := range g.items {
+				p.handle(&g.items[i].it, timer, &armedAt)
 			}
+			g.recycle()
+			continue
+		}
+		p.handle(it, timer, &armedAt)
+		if it.ctl == nil && it.hsync == nil && it.flush == nil {
+			r.putItem(it)
 		}
 	}
 	timer.Stop()
@@ -132,6 +122,30 @@ func (r *Recorder) batcher(p *pipe) {
 	now := time.Now()
 	p.cutAll(now)
 	p.down(chainMsg{now: now, final: true, spoolLow: p.spoolLow()})
+}
+
+// handle takes one item off the ingest queue (the caller recycles it).
+func (p *pipe) handle(it *item, timer *time.Timer, armedAt *time.Time) {
+	switch {
+	case it.ctl != nil:
+		p.handOffHistory(nil)
+		p.control(it.ctl)
+		p.rearm(timer, armedAt, time.Now())
+	case it.hsync != nil:
+		p.handOffHistory(it.hsync)
+	case it.flush != nil:
+		now := time.Now()
+		hist := make(chan struct{})
+		p.handOffHistory(hist)
+		p.cutAll(now)
+		p.down(chainMsg{now: now, barrier: &flushBarrier{done: it.flush, hist: hist}})
+		p.rearm(timer, armedAt, now)
+	default:
+		p.add(it)
+		if w := p.wake(); !w.IsZero() && (armedAt.IsZero() || w.Before(*armedAt)) {
+			p.rearm(timer, armedAt, time.Now())
+		}
+	}
 }
 
 // spoolLow is the lowest spool log index the batcher still needs: the first
