@@ -184,9 +184,9 @@ type batch struct {
 	key            batchKey
 	first, last    uint64         // spool log indexes of its first and last event
 	waiters        []*receiptWait // RecordAndWait callers of its events
-	spooled        bool   // its events are in the spool
-	buf            []byte // `{"Records":[` + records joined by ','
-	ends           []int  // end offset of each record in buf
+	spooled        bool           // its events are in the spool
+	buf            []byte         // `{"Records":[` + records joined by ','
+	ends           []int          // end offset of each record in buf
 	oldest, newest time.Time
 	deadline       time.Time
 }
