@@ -5,6 +5,7 @@ package trail
 
 import (
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"time"
 )
@@ -37,14 +38,21 @@ func (p *pipe) add(it *item) {
 		if it.mask&(1<<i) == 0 || !ts.active {
 			continue
 		}
-		p.addTo(ts, ev.RecipientAccountID, ev.AWSRegion, ev.EventCategory == CategoryInsight, rec, ev.EventTime, it.idx, now)
+		p.addTo(ts, ev.RecipientAccountID, ev.AWSRegion, ev.EventCategory == CategoryInsight, rec, ev.EventTime, it.idx, now, it.wait)
+	}
+	if it.wait != nil {
+		for i, ts := range it.set.states {
+			if it.mask&(1<<i) != 0 && !ts.active {
+				it.wait.fileDone(ReceiptFile{}, fmt.Errorf("trail %q stopped logging before the event reached it", ts.name))
+			}
+		}
 	}
 }
 
 // addTo appends one encoded record to its batch of ts, cutting the batch
 // on size. idx is its spool log index (spool mode only). insight puts it
 // in the stream of Insights files (CloudTrail-Insight/).
-func (p *pipe) addTo(ts *trailState, account, region string, insight bool, rec []byte, eventTime time.Time, idx uint64, now time.Time) {
+func (p *pipe) addTo(ts *trailState, account, region string, insight bool, rec []byte, eventTime time.Time, idx uint64, now time.Time, w *receiptWait) {
 	key := batchKey{trail: ts, account: account, region: region, insight: insight}
 	b := p.batches[key]
 	if b == nil {
@@ -69,6 +77,15 @@ func (p *pipe) addTo(ts *trailState, account, region string, insight bool, rec [
 		}
 		b.last = idx
 	}
+	if w != nil { // someone waits for the file: cut it soon
+		b.waiters = append(b.waiters, w)
+		if soon := now.Add(receiptLinger); soon.Before(b.deadline) {
+			b.deadline = soon
+			if p.nextDeadline.IsZero() || soon.Before(p.nextDeadline) {
+				p.nextDeadline = soon
+			}
+		}
+	}
 	if len(b.ends) >= ts.cfg.MaxRecords || len(b.buf)+2 >= ts.cfg.MaxBytes {
 		p.cut(b, now)
 	}
@@ -85,7 +102,8 @@ func (p *pipe) cut(b *batch, now time.Time) {
 	ts := b.key.trail
 	p.open.Add(-int64(len(b.ends)))
 	job := &fileJob{ts: ts, level: ts.cfg.CompressionLevel, done: make(chan struct{}),
-		first: b.first, last: b.last, spooled: b.spooled, insight: b.key.insight}
+		first: b.first, last: b.last, spooled: b.spooled, insight: b.key.insight, waiters: b.waiters}
+	b.waiters = nil
 	job.f = b.finish(&ts.cfg, now)
 	job.f.Instance = p.r.cfg.Instance
 	ts.inflightFiles.Add(1)
@@ -150,10 +168,11 @@ type batchKey struct {
 // batch accumulates encoded records for one (trail, account, region).
 type batch struct {
 	key            batchKey
-	first, last    uint64 // spool log indexes of its first and last event
-	spooled        bool   // its events are in the spool
-	buf            []byte // `{"Records":[` + records joined by ','
-	ends           []int  // end offset of each record in buf
+	first, last    uint64         // spool log indexes of its first and last event
+	waiters        []*receiptWait // RecordAndWait callers of its events
+	spooled        bool           // its events are in the spool
+	buf            []byte         // `{"Records":[` + records joined by ','
+	ends           []int          // end offset of each record in buf
 	oldest, newest time.Time
 	deadline       time.Time
 }

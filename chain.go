@@ -91,6 +91,9 @@ func (cs *chainStage) file(job *fileJob, now time.Time) {
 	if job.err != nil {
 		// gzip into memory cannot fail in practice; report it anyway.
 		cs.r.report(job.err)
+		for _, w := range job.waiters {
+			w.fileDone(ReceiptFile{}, job.err)
+		}
 		ts.inflightFiles.Add(-1)
 		ts.inflightRecords.Add(-int64(len(f.Records)))
 		return
@@ -106,8 +109,12 @@ func (cs *chainStage) file(job *fileJob, now time.Time) {
 			OldestEventTime: f.OldestEventTime, NewestEventTime: f.NewestEventTime})
 	}
 	sj := sinkJob{file: f}
+	if len(job.waiters) > 0 {
+		sj.track = newFileTrack(ReceiptFile{Trail: ts.name, Bucket: f.Bucket, Key: f.Key}, job.waiters, len(ts.workers))
+	}
 	if job.spooled {
-		sj.sf = cs.spoolCut(ts, job.first, job.last, f)
+		sj.sf = cs.spoolCut(ts, job.insight, job.first, job.last, f)
+		sj.sf.track = sj.track
 	}
 	cs.send(ts, sj)
 	ts.inflightFiles.Add(-1)

@@ -31,6 +31,7 @@ type fileJob struct {
 	first, last uint64
 	spooled     bool
 	insight     bool // an Insights file: no digest covers it
+	waiters     []*receiptWait
 	err         error
 	done        chan struct{} // closed when Body and SHA256 (or err) are set
 }
