@@ -19,33 +19,50 @@ func (p *pipe) add(it *item) {
 	if it.mask == 0 {
 		return
 	}
-	p.scratch = ev.AppendJSON(p.scratch[:0])
-	rec := p.scratch
+	rec := it.enc // spooled events come encoded
+	if rec == nil {
+		p.scratch = ev.AppendJSON(p.scratch[:0])
+		rec = p.scratch
+	} else {
+		p.spoolNext = it.idx + 1
+	}
 	now := time.Now()
 	for i, ts := range it.set.states {
 		if it.mask&(1<<i) == 0 || !ts.active {
 			continue
 		}
-		key := batchKey{trail: ts, account: ev.RecipientAccountID, region: ev.AWSRegion}
-		b := p.batches[key]
-		if b == nil {
-			b = &batch{key: key}
-			b.reset()
-			p.batches[key] = b
+		p.addTo(ts, ev.RecipientAccountID, ev.AWSRegion, rec, ev.EventTime, it.idx, now)
+	}
+}
+
+// addTo appends one encoded record to its batch of ts, cutting the batch
+// on size. idx is its spool log index (spool mode only).
+func (p *pipe) addTo(ts *trailState, account, region string, rec []byte, eventTime time.Time, idx uint64, now time.Time) {
+	key := batchKey{trail: ts, account: account, region: region}
+	b := p.batches[key]
+	if b == nil {
+		b = &batch{key: key}
+		b.reset()
+		p.batches[key] = b
+	}
+	if len(b.ends) > 0 && b.sizeWith(rec) > ts.cfg.MaxBytes {
+		p.cut(b, now)
+	}
+	if len(b.ends) == 0 {
+		b.deadline = now.Add(ts.cfg.Interval)
+		if p.nextDeadline.IsZero() || b.deadline.Before(p.nextDeadline) {
+			p.nextDeadline = b.deadline
 		}
-		if len(b.ends) > 0 && b.sizeWith(rec) > ts.cfg.MaxBytes {
-			p.cut(b, now)
+	}
+	b.add(rec, eventTime)
+	if p.r.spool != nil {
+		if len(b.ends) == 1 {
+			b.first, b.spooled = idx, true
 		}
-		if len(b.ends) == 0 {
-			b.deadline = now.Add(ts.cfg.Interval)
-			if p.nextDeadline.IsZero() || b.deadline.Before(p.nextDeadline) {
-				p.nextDeadline = b.deadline
-			}
-		}
-		b.add(rec, ev.EventTime)
-		if len(b.ends) >= ts.cfg.MaxRecords || len(b.buf)+2 >= ts.cfg.MaxBytes {
-			p.cut(b, now)
-		}
+		b.last = idx
+	}
+	if len(b.ends) >= ts.cfg.MaxRecords || len(b.buf)+2 >= ts.cfg.MaxBytes {
+		p.cut(b, now)
 	}
 }
 
@@ -57,6 +74,7 @@ func (p *pipe) cut(b *batch, now time.Time) {
 		return
 	}
 	ts := b.key.trail
+	first, last, spooled := b.first, b.last, b.spooled
 	f, err := b.finish(&ts.cfg, now)
 	if err != nil {
 		// gzip into memory cannot fail in practice; report it anyway.
@@ -73,7 +91,11 @@ func (p *pipe) cut(b *batch, now time.Time) {
 		c.files = append(c.files, DigestLogFile{Bucket: ts.cfg.Bucket, Key: f.Key, SHA256: f.SHA256,
 			OldestEventTime: f.OldestEventTime, NewestEventTime: f.NewestEventTime})
 	}
-	p.send(ts, sinkJob{file: f})
+	job := sinkJob{file: f}
+	if spooled {
+		job.sf = p.spoolCut(ts, first, last, f)
+	}
+	p.send(ts, job)
 }
 
 func (p *pipe) cutDue(now time.Time) {
@@ -131,6 +153,8 @@ type batchKey struct {
 // batch accumulates encoded records for one (trail, account, region).
 type batch struct {
 	key            batchKey
+	first, last    uint64 // spool log indexes of its first and last event
+	spooled        bool   // its events are in the spool
 	buf            []byte // `{"Records":[` + records joined by ','
 	ends           []int  // end offset of each record in buf
 	oldest, newest time.Time
@@ -149,6 +173,7 @@ func (b *batch) reset() {
 	b.buf = append(make([]byte, 0, size), recordsOpen...)
 	b.ends = b.ends[:0] // LogFile.Records was copied out of it
 	b.oldest, b.newest = time.Time{}, time.Time{}
+	b.spooled = false
 }
 
 func (b *batch) add(rec []byte, t time.Time) {

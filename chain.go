@@ -136,7 +136,11 @@ func (p *pipe) emitDigest(ts *trailState, c *chain, end time.Time) {
 	c.start = end
 	c.files = nil
 	r.setChainState(c.key, c.prev)
-	p.send(ts, sinkJob{digest: d})
+	job := sinkJob{digest: d}
+	if r.spool != nil {
+		job.sf = p.spoolDigest(ts, d)
+	}
+	p.send(ts, job)
 }
 
 // startChains creates the home chain of a logging trail with validation, so

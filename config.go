@@ -58,9 +58,15 @@ type Config struct {
 	// management calls (CreateTrail, StopLogging, …); default
 	// "cloudtrail.amazonaws.com". "-" turns that self-audit off.
 	AuditSource string
-	// Logger receives warnings (failed deliveries, dropped events). Nil
-	// discards them.
+	// Logger receives warnings (failed deliveries, dropped events, spool
+	// damage). Nil means slog.Default(); to discard warnings, say so with
+	// slog.New(slog.DiscardHandler).
 	Logger *slog.Logger
+	// Spool, if set, makes Record durable: it returns nil only once the
+	// event is in a write-ahead log on disk, from which a restarted
+	// recorder delivers what no sink had yet. Nil keeps batches in memory
+	// only (a crash, or a missing Close, loses them). See Spool.
+	Spool *Spool
 }
 
 // Trail is one named stream of selected events and the sinks that store it.
@@ -259,12 +265,28 @@ type RetryPolicy struct {
 	Initial time.Duration
 	// Max caps the delay between attempts (default 5m).
 	Max time.Duration
-	// MaxAttempts stops retrying after this many attempts; 0 retries until
-	// the file is delivered or Close's context ends.
+	// MaxAttempts stops retrying after this many attempts. 0 means
+	// DefaultMaxAttempts without a spool (about 14 minutes of retries with
+	// the default delays) and UnlimitedAttempts with one (the files wait on
+	// disk). UnlimitedAttempts retries until the file is delivered or
+	// Close's context ends.
 	MaxAttempts int
 }
 
-func (p RetryPolicy) withDefaults() RetryPolicy {
+// DefaultMaxAttempts is RetryPolicy.MaxAttempts's default without a spool.
+const DefaultMaxAttempts = 10
+
+// UnlimitedAttempts as RetryPolicy.MaxAttempts retries without end (until
+// Close's context ends).
+const UnlimitedAttempts = -1
+
+func (p RetryPolicy) withDefaults(spooled bool) RetryPolicy {
+	if p.MaxAttempts == 0 {
+		p.MaxAttempts = DefaultMaxAttempts
+		if spooled {
+			p.MaxAttempts = UnlimitedAttempts
+		}
+	}
 	if p.Initial <= 0 {
 		p.Initial = time.Second
 	}

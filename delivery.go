@@ -14,6 +14,7 @@ type sinkJob struct {
 	file    *LogFile
 	digest  *Digest
 	barrier *sync.WaitGroup
+	sf      *spoolFile // spool mode: released when the sink has it
 }
 
 // sinkWorker owns one sink of one trail: its queue and its retry loop.
@@ -23,16 +24,35 @@ type sinkWorker struct {
 	sink  Sink
 	name  string
 	queue chan sinkJob
+
+	// Spool mode: files that wait in the spool for this sink, rebuilt
+	// when the worker gets to them.
+	pmu    sync.Mutex
+	parked []*spoolFile
+	pkick  chan struct{}
 }
 
 func (w *sinkWorker) run() {
 	defer w.rec.workers.Done()
-	for job := range w.queue {
-		if job.barrier != nil {
-			job.barrier.Done()
-			continue
+	for {
+		select {
+		case job, ok := <-w.queue:
+			if !ok {
+				w.drainParked()
+				return
+			}
+			if job.barrier != nil {
+				w.drainParked()
+				job.barrier.Done()
+				continue
+			}
+			w.deliver(job)
+			if len(w.queue) == 0 {
+				w.drainParked()
+			}
+		case <-w.pkick:
+			w.drainParked()
 		}
-		w.deliver(job)
 	}
 }
 
@@ -55,11 +75,17 @@ func (w *sinkWorker) deliver(job sinkJob) {
 			if d := job.digest; d != nil {
 				r.stats.digestsDelivered.Add(1)
 				w.trail.noteDigestDelivered(d)
+				if job.sf != nil {
+					r.spool.stored(job.sf)
+				}
 				return
 			}
 			r.stats.filesDelivered.Add(1)
 			r.stats.bytesDelivered.Add(uint64(len(job.file.Body)))
 			w.trail.noteDelivered(job.file)
+			if job.sf != nil {
+				r.spool.stored(job.sf)
+			}
 			return
 		}
 		final := errors.Is(err, ErrPermanent) || ctx.Err() != nil ||
@@ -81,6 +107,7 @@ func (w *sinkWorker) deliver(job sinkJob) {
 			} else {
 				r.stats.filesFailed.Add(1)
 			}
+			r.noteLost(de, job.sf != nil)
 			return
 		}
 		r.stats.retries.Add(1)

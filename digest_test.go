@@ -191,7 +191,10 @@ func TestDigestDeliveryFailureReported(t *testing.T) {
 		mem.FailWith(errors.New("disk full"))
 		time.Sleep(11 * time.Minute)
 		synctest.Wait()
-		require.NoError(t, rec.Close(context.Background()))
+		// Close says what was given up on.
+		err = rec.Close(context.Background())
+		require.ErrorIs(t, err, trail.ErrUndelivered)
+		require.ErrorContains(t, err, "digests were not stored")
 		var de *trail.DeliveryError
 		require.NotEmpty(t, errs)
 		require.ErrorAs(t, errs[0], &de)

@@ -15,6 +15,11 @@ type item struct {
 	flush chan<- struct{}
 	hsync chan<- struct{} // awaitHistory: closed once history is appended
 	ctl   *control
+
+	// spool mode
+	idx    uint64 // log index of the event record
+	enc    []byte // the encoded record (a sub-slice of the committed group)
+	encLen int
 }
 
 // Record validates ev, stamps what is missing on a copy, selects the trails
@@ -72,6 +77,9 @@ func (r *Recorder) Record(ctx context.Context, ev *Event) error {
 	}
 	if it.hist {
 		r.history.accepted() // before the hand-over: see historySync
+	}
+	if r.spool != nil && it.mask != 0 {
+		return r.spool.record(ctx, &it)
 	}
 	err = r.enqueue(ctx, &it)
 	if err == nil && it.mask == 0 {

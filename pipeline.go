@@ -17,6 +17,13 @@ func (r *Recorder) pipeline(initial []*trailState) {
 	p := &pipe{r: r, batches: map[batchKey]*batch{}, chains: map[chainKey]*chain{}}
 	p.states = append(p.states, initial...)
 	now := time.Now()
+	var maint <-chan time.Time
+	if r.spool != nil {
+		p.recoverSpool(now)
+		t := time.NewTicker(spoolMaintainEvery)
+		defer t.Stop()
+		maint = t.C
+	}
 	for _, ts := range p.states {
 		p.startChains(ts, now)
 	}
@@ -34,6 +41,9 @@ func (r *Recorder) pipeline(initial []*trailState) {
 		}
 		select {
 		case it, ok = <-r.queue:
+		case <-maint:
+			p.spoolMaintain(false)
+			continue
 		case <-timer.C:
 			armedAt = time.Time{}
 			now := time.Now()
@@ -77,6 +87,9 @@ func (r *Recorder) pipeline(initial []*trailState) {
 		closeWorkers(ts.workers)
 	}
 	r.workers.Wait()
+	if r.spool != nil {
+		p.spoolMaintain(true)
+	}
 }
 
 type pipe struct {
@@ -88,6 +101,7 @@ type pipe struct {
 	hist         []Event
 	nextDeadline time.Time // earliest batch deadline
 	nextDigest   time.Time // earliest digest period end
+	spoolNext    uint64    // spool: log index after the last event taken
 }
 
 func (p *pipe) send(ts *trailState, job sinkJob) {
@@ -96,6 +110,10 @@ func (p *pipe) send(ts *trailState, job sinkJob) {
 			if _, ok := w.sink.(DigestSink); !ok {
 				continue
 			}
+		}
+		if job.sf != nil && len(w.queue) >= spoolMemFiles {
+			w.park(job.sf) // waits in the spool, not in memory
+			continue
 		}
 		w.queue <- job
 	}

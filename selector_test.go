@@ -378,7 +378,7 @@ func TestConfigValidation(t *testing.T) {
 		{"negative interval", func(c *trail.Config) { c.Trails[0].Interval = -1 }, "negative"},
 		{"negative queue", func(c *trail.Config) { c.QueueSize = -1 }, "queue"},
 		{"bad overflow", func(c *trail.Config) { c.Overflow = trail.OverflowPolicy(7) }, "overflow"},
-		{"negative attempts", func(c *trail.Config) { c.Retry.MaxAttempts = -1 }, "MaxAttempts"},
+		{"negative attempts", func(c *trail.Config) { c.Retry.MaxAttempts = -2 }, "MaxAttempts"},
 		{"65 trails", func(c *trail.Config) {
 			c.Trails = nil
 			for i := range 65 {

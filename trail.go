@@ -63,6 +63,9 @@ type Recorder struct {
 	chainStates map[chainKey]ChainState
 
 	history historyState
+
+	spool *spool // nil without Config.Spool
+	lost  losses // what delivery gave up on, for Close
 }
 
 // New validates cfg, starts the recorder's goroutines and returns it. Every
@@ -92,12 +95,21 @@ func New(cfg Config) (*Recorder, error) {
 	if cfg.Overflow < Block || cfg.Overflow > Drop {
 		return nil, configErr("unknown overflow policy %d", cfg.Overflow)
 	}
-	if cfg.Retry.MaxAttempts < 0 {
-		return nil, configErr("negative Retry.MaxAttempts")
+	if cfg.Retry.MaxAttempts < UnlimitedAttempts {
+		return nil, configErr("Retry.MaxAttempts %d: want a positive count, 0 (the default) or UnlimitedAttempts", cfg.Retry.MaxAttempts)
+	}
+	var spoolCfg Spool
+	if cfg.Spool != nil {
+		c, err := cfg.Spool.withDefaults()
+		if err != nil {
+			return nil, err
+		}
+		spoolCfg = c
+		cfg.Spool = &spoolCfg
 	}
 	r := &Recorder{
 		cfg:     cfg,
-		retry:   cfg.Retry.withDefaults(),
+		retry:   cfg.Retry.withDefaults(cfg.Spool != nil),
 		queue:   make(chan item, cfg.QueueSize),
 		closing: make(chan struct{}),
 		done:    make(chan struct{}),
@@ -129,10 +141,20 @@ func New(cfg Config) (*Recorder, error) {
 	if err := r.rebuildSet(); err != nil {
 		return nil, err
 	}
+	if cfg.Spool != nil {
+		s, err := r.openSpool(spoolCfg)
+		if err != nil {
+			return nil, err
+		}
+		r.spool = s
+	}
 	for _, ts := range r.registry {
 		ts.startWorkers()
 	}
 	go r.pipeline(r.registry)
+	if r.spool != nil {
+		r.spool.start()
+	}
 	r.startPruning()
 	return r, nil
 }
@@ -161,7 +183,7 @@ func (r *Recorder) newTrailState(t Trail) (*trailState, error) {
 func (r *Recorder) newWorkers(ts *trailState, sinks []Sink) []*sinkWorker {
 	ws := make([]*sinkWorker, 0, len(sinks))
 	for _, s := range sinks {
-		ws = append(ws, &sinkWorker{rec: r, trail: ts, sink: s, name: sinkName(s), queue: make(chan sinkJob, r.cfg.SinkQueueSize)})
+		ws = append(ws, &sinkWorker{rec: r, trail: ts, sink: s, name: sinkName(s), queue: make(chan sinkJob, r.cfg.SinkQueueSize), pkick: make(chan struct{}, 1)})
 	}
 	return ws
 }
@@ -211,8 +233,8 @@ func (r *Recorder) report(err error) {
 
 func (r *Recorder) reportDelivery(de *DeliveryError) {
 	r.report(de)
-	if r.cfg.Logger != nil {
-		r.cfg.Logger.Warn("trail: delivery failed", "trail", de.Trail, "sink", de.Sink, "key", de.Key,
+	{
+		r.logger().Warn("trail: delivery failed", "trail", de.Trail, "sink", de.Sink, "key", de.Key,
 			"attempt", de.Attempt, "final", de.Final, "err", de.Err)
 	}
 }
@@ -270,6 +292,9 @@ func (r *Recorder) Close(ctx context.Context) error {
 		r.mu.Lock()
 		r.closed = true
 		r.mu.Unlock()
+		if r.spool != nil {
+			r.spool.shutdown() // commits what Record took, then stops sending
+		}
 		close(r.queue)
 	})
 	finished := make(chan struct{})
@@ -289,7 +314,10 @@ func (r *Recorder) Close(ctx context.Context) error {
 		r.stopPruning()
 		err = errors.Join(err, r.closeFleets(ctx, false))
 		r.cancelDeliver()
-		err = errors.Join(err, r.closeSinks())
+		err = errors.Join(err, r.lostErr(), r.closeSinks())
+		if r.spool != nil {
+			err = errors.Join(err, r.spool.close())
+		}
 	}
 	return err
 }

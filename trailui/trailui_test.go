@@ -36,7 +36,7 @@ type fixture struct {
 	base time.Time // time of the oldest recorded event
 }
 
-func newFixture(t *testing.T, opts trailui.Options) *fixture {
+func newFixture(t testing.TB, opts trailui.Options) *fixture {
 	t.Helper()
 	sink := memsink.New()
 	rec, err := trail.New(trail.Config{
@@ -59,7 +59,7 @@ var users = []string{"alice", "bob", "carol"}
 // users[i%3], named Op<i%4>, with a resource order/<i>; every fifth is
 // read-only, every seventh failed. It flushes, so history and the sink
 // have them.
-func (f *fixture) recordN(t *testing.T, n int) {
+func (f *fixture) recordN(t testing.TB, n int) {
 	t.Helper()
 	ctx := context.Background()
 	for i := range n {

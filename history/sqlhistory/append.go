@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"maps"
 	"runtime"
@@ -16,16 +17,26 @@ import (
 
 // Append stores events in one transaction, skipping event IDs that are
 // stored already (the first copy wins, also within events).
+//
+// One bad event never costs the others: an event without an EventID is
+// refused alone, and when the transaction fails for another reason than
+// ctx (a value the database will not take), Append stores the events one
+// by one so that only those the database refuses are lost. The error then
+// names every refused event (an *EventError each, joined); the others are
+// stored. Values PostgreSQL text cannot hold (NUL, invalid UTF-8) are
+// stored without loss (see postingValue), so they are no reason to refuse.
 func (s *Store) Append(ctx context.Context, events []trail.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
+	var refused []error
 	seen := make(map[string]struct{}, len(events))
 	batch := make([]*trail.Event, 0, len(events))
 	for i := range events {
 		ev := &events[i]
 		if ev.EventID == "" {
-			return &trail.ValidationError{Field: "eventID", Reason: "empty"}
+			refused = append(refused, &EventError{Index: i, Err: &trail.ValidationError{Field: "eventID", Reason: "empty"}})
+			continue
 		}
 		if _, dup := seen[ev.EventID]; dup {
 			continue
@@ -33,19 +44,61 @@ func (s *Store) Append(ctx context.Context, events []trail.Event) error {
 		seen[ev.EventID] = struct{}{}
 		batch = append(batch, ev)
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	if len(batch) == 0 {
+		return errors.Join(refused...)
+	}
+	err := s.appendBatch(ctx, batch)
+	if err != nil && ctx.Err() == nil && len(batch) > 1 {
+		// Isolate the bad events: one transaction per event. (batch was
+		// sorted by appendTx; the index reported is the caller's.)
+		index := make(map[*trail.Event]int, len(events))
+		for i := range events {
+			index[&events[i]] = i
+		}
+		err = nil
+		for _, ev := range slices.Clone(batch) {
+			if e := s.appendBatch(ctx, []*trail.Event{ev}); e != nil {
+				if ctx.Err() != nil {
+					return fmt.Errorf("sqlhistory: append: %w", ctx.Err())
+				}
+				refused = append(refused, &EventError{Index: index[ev], EventID: ev.EventID, Err: e})
+			}
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("sqlhistory: append: %w", err)
 	}
+	return errors.Join(refused...)
+}
+
+// appendBatch stores batch (distinct event IDs) in one transaction.
+func (s *Store) appendBatch(ctx context.Context, batch []*trail.Event) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
 	defer tx.Rollback()
 	if err := s.appendTx(ctx, tx, batch); err != nil {
-		return fmt.Errorf("sqlhistory: append: %w", err)
+		return err
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlhistory: append: %w", err)
-	}
-	return nil
+	return tx.Commit()
 }
+
+// EventError reports one event Append refused; the other events of the
+// call were stored.
+type EventError struct {
+	Index   int    // position of the event in the events given to Append
+	EventID string // its EventID (empty when that is what is wrong)
+	Err     error
+}
+
+// Error implements the error interface.
+func (e *EventError) Error() string {
+	return fmt.Sprintf("sqlhistory: event %d (%q) not stored, the others were: %v", e.Index, e.EventID, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *EventError) Unwrap() error { return e.Err }
 
 // block is a block ready to be stored.
 type block struct {

@@ -71,12 +71,13 @@ type head struct {
 // addEvent appends ev's entry, its record being n bytes long.
 func (h *head) addEvent(ev *trail.Event, n int) {
 	e := entry{
-		t: ev.EventTime.Unix(), id: ev.EventID, name: ev.EventName, source: ev.EventSource, user: ev.LookupUsername(),
-		key: ev.UserIdentity.AccessKeyID, category: ev.EventCategory, errorCode: ev.ErrorCode, readOnly: ev.IsReadOnly(),
+		t: ev.EventTime.Unix(), id: ev.EventID, name: recordedText(ev.EventName), source: recordedText(ev.EventSource),
+		user: recordedText(ev.LookupUsername()), key: recordedText(ev.UserIdentity.AccessKeyID),
+		category: recordedText(ev.EventCategory), errorCode: recordedText(ev.ErrorCode), readOnly: ev.IsReadOnly(),
 		res0: len(h.res), off: h.size, n: n,
 	}
 	for _, r := range ev.Resources {
-		h.res = append(h.res, r.Type, r.ARN)
+		h.res = append(h.res, recordedText(r.Type), recordedText(r.ARN))
 	}
 	e.res1 = len(h.res)
 	h.size += n
@@ -403,7 +404,7 @@ func (h *head) postings() []posting {
 		if value == "" {
 			return
 		}
-		k := postingKey{attr, value}
+		k := postingKey{attr, postingValue(value)}
 		if i, ok := idx[k]; ok {
 			p := &out[i]
 			p.minT, p.maxT = min(p.minT, t), max(p.maxT, t)

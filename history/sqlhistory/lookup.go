@@ -50,6 +50,7 @@ func (s *Store) Lookup(ctx context.Context, q *trail.LookupQuery) (*trail.Lookup
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
+	q = recordedQuery(q)
 	cur, hasCur, err := s.tokens.Decode(q)
 	if err != nil {
 		return nil, err
@@ -340,7 +341,7 @@ func (s *Store) candidates(q *trail.LookupQuery, lo, hi int64) candidateSource {
 		if drive.Key == "" {
 			attr = attrFailed
 		}
-		return &postingIter{s: s, attr: attr, value: drive.Value, lo: lo, hi: hi}
+		return &postingIter{s: s, attr: attr, value: postingValue(drive.Value), lo: lo, hi: hi}
 	}
 	it.query = `SELECT id, min_time, max_time FROM {p}blocks
 		WHERE max_time >= {?} AND min_time <= {?}{more:id}

@@ -448,6 +448,17 @@ func (l *Log) Size() int64 {
 	return l.total
 }
 
+// Removable is the number of segments TruncateFront(index) would remove.
+func (l *Log) Removable(index uint64) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	k := 0
+	for k < len(l.segs)-1 && l.segs[k+1].first <= index {
+		k++
+	}
+	return k
+}
+
 // TruncateFront removes the segments all of whose records have indexes
 // below index (never the active segment) and returns the bytes freed.
 func (l *Log) TruncateFront(index uint64) (freed int64, err error) {

@@ -1,0 +1,634 @@
+package trail
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/trailkit/trail/internal/wal"
+)
+
+// Spool makes Record durable: with Config.Spool set, every event a trail
+// selects is written to a write-ahead log in Dir before Record returns nil,
+// and the log is truncated only once every sink of every trail has stored
+// the log file holding the event (and, with validation, the digest listing
+// that file is durable too).
+//
+// On New, the recorder recovers what the log still holds: files cut before
+// a crash are delivered again under the same key with the same bytes (a
+// redelivery overwrites instead of duplicating), events of batches that
+// were still open go into new files, digest chains continue where the log
+// left them, and every file delivered before the crash is listed in a
+// digest. Damaged bytes in the log (a torn tail after a power cut, a
+// flipped bit) are reported to Config.OnError and the logger as a
+// *SpoolCorruptError; the intact records around them are recovered.
+//
+// While a sink is down, its undelivered files wait in the log on disk, not
+// in memory: the recorder keeps only a few files per sink in memory and
+// rebuilds the others from the log when the sink takes them again.
+//
+// One spool directory belongs to one Recorder at a time.
+type Spool struct {
+	// Dir is the directory of the log; it is created if missing. Required.
+	Dir string
+	// Sync is when Record's event reaches the disk (default SyncGroupCommit).
+	Sync SyncPolicy
+	// SyncInterval is how often SyncOnInterval flushes the log to the disk
+	// (default 1s).
+	SyncInterval time.Duration
+	// MaxBytes bounds the log (default DefaultSpoolMaxBytes). When it is
+	// full (sinks are behind), Record follows Config.Overflow: Block waits
+	// for room, Reject returns ErrOverloaded, Drop drops the event.
+	MaxBytes int64
+	// SegmentBytes is the size of one log segment file, the unit in which
+	// the log is truncated (default 16 MiB).
+	SegmentBytes int64
+}
+
+// SyncPolicy says when a spooled event reaches the disk.
+type SyncPolicy int
+
+const (
+	// SyncGroupCommit acknowledges an event only after an fsync that covers
+	// it: one fsync covers every event that arrived meanwhile. What Record
+	// acknowledged survives kill -9 and a power cut.
+	SyncGroupCommit SyncPolicy = iota
+	// SyncOnInterval acknowledges an event once it has been written to the
+	// operating system, and fsyncs every Spool.SyncInterval. What Record
+	// acknowledged survives a crash of the process (kill -9, a panic, an
+	// OOM kill), but a power cut or kernel crash may lose the last
+	// SyncInterval.
+	SyncOnInterval
+)
+
+// Spool defaults.
+const (
+	DefaultSpoolMaxBytes     = 1 << 30
+	DefaultSpoolSegmentBytes = 16 << 20
+	DefaultSpoolSyncInterval = time.Second
+	// spoolMemFiles is how many files a sink worker's queue holds in memory
+	// in spool mode; later files wait in the log.
+	spoolMemFiles = 4
+	// spoolMaintainEvery is how often the pipeline tries to truncate the
+	// log (it also does at Close).
+	spoolMaintainEvery = time.Second
+)
+
+// SpoolCorruptError reports damaged bytes found in the spool when the
+// recorder started: the records in them could not be recovered. It wraps
+// ErrSpoolCorrupt.
+type SpoolCorruptError struct {
+	Dir     string // the spool directory
+	Segment string // file name of the damaged segment
+	Offset  int64  // where the damage starts
+	Bytes   int64  // bytes not read
+	Records int64  // records lost, or -1 when unknown (a torn tail)
+	Reason  string
+}
+
+// Error implements the error interface.
+func (e *SpoolCorruptError) Error() string {
+	n := "an unknown number of records (a write torn by a crash)"
+	if e.Records >= 0 {
+		n = fmt.Sprintf("%d records", e.Records)
+	}
+	return fmt.Sprintf("trail: spool %s: segment %s: %s at offset %d: %d bytes, %s, cannot be recovered",
+		e.Dir, e.Segment, e.Reason, e.Offset, e.Bytes, n)
+}
+
+// Unwrap returns ErrSpoolCorrupt.
+func (e *SpoolCorruptError) Unwrap() error { return ErrSpoolCorrupt }
+
+// ErrSpoolCorrupt is wrapped by every *SpoolCorruptError.
+var ErrSpoolCorrupt = errors.New("trail: spool damaged")
+
+func (s *Spool) withDefaults() (Spool, error) {
+	c := *s
+	if c.Dir == "" {
+		return c, configErr("Spool.Dir is required")
+	}
+	if c.Sync < SyncGroupCommit || c.Sync > SyncOnInterval {
+		return c, configErr("unknown Spool.Sync policy %d", c.Sync)
+	}
+	if c.SyncInterval < 0 || c.MaxBytes < 0 || c.SegmentBytes < 0 {
+		return c, configErr("negative Spool.SyncInterval, MaxBytes or SegmentBytes")
+	}
+	if c.SyncInterval == 0 {
+		c.SyncInterval = DefaultSpoolSyncInterval
+	}
+	if c.MaxBytes == 0 {
+		c.MaxBytes = DefaultSpoolMaxBytes
+	}
+	if c.SegmentBytes == 0 {
+		c.SegmentBytes = DefaultSpoolSegmentBytes
+	}
+	if c.SegmentBytes > c.MaxBytes/2 {
+		c.SegmentBytes = max(c.MaxBytes/2, 1<<16)
+	}
+	return c, nil
+}
+
+// Record kinds in the log.
+const (
+	recEvent      = 'E' // an event and the trails that selected it
+	recCut        = 'C' // a batch cut into a log file (its key, its events)
+	recDigest     = 'D' // a signed digest, before it is delivered
+	recCheckpoint = 'K' // chain states and the low-water mark
+)
+
+// spool is the running write-ahead log of a Recorder.
+type spool struct {
+	r    *Recorder
+	cfg  Spool
+	log  *wal.Log
+	kick chan struct{}
+	stop chan struct{}
+	done chan struct{}
+
+	mu   sync.Mutex
+	cur  *group
+	full chan struct{} // closed (and replaced) when truncation frees room
+
+	omu         sync.Mutex
+	outstanding map[*spoolFile]struct{} // files and digests not yet stored everywhere
+
+	rec          *recovery // what Open found; consumed by the pipeline at start
+	checkpointed uint64    // low-water mark of the newest checkpoint (pipeline)
+
+	syncs, groups atomic.Uint64
+	dirty         atomic.Bool // appended since the last sync (SyncOnInterval)
+}
+
+// group is one group commit: the frames of the events that arrived while
+// the previous group was being written.
+type group struct {
+	buf   []byte
+	n     int // frames in buf
+	items []spooled
+	done  chan struct{}
+	err   error
+}
+
+type spooled struct {
+	it       item
+	k        int // frame number in the group
+	off, end int // the record JSON in buf
+}
+
+// spoolFile tracks one log file or digest until every sink has it.
+type spoolFile struct {
+	first     uint64 // lowest log index it needs (its first event, or its digest record)
+	remaining atomic.Int32
+	cut       cutRec  // for log files: how to rebuild it from the log
+	digest    *Digest // for digests
+}
+
+func newGroup(size int) *group {
+	return &group{buf: make([]byte, 0, max(size, 4096)), done: make(chan struct{})}
+}
+
+// openSpool opens (recovering) the log. Damage is reported through r.
+func (r *Recorder) openSpool(cfg Spool) (*spool, error) {
+	s := &spool{r: r, cfg: cfg, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
+		cur: newGroup(0), full: make(chan struct{}), outstanding: map[*spoolFile]struct{}{}}
+	rec := newRecovery()
+	l, damage, err := wal.Open(cfg.Dir, wal.Options{SegmentSize: cfg.SegmentBytes}, rec.scan)
+	if err != nil {
+		return nil, fmt.Errorf("trail: open spool %s: %w", cfg.Dir, err)
+	}
+	for _, d := range damage {
+		r.warn(&SpoolCorruptError{Dir: cfg.Dir, Segment: d.Segment, Offset: d.Offset, Bytes: d.Bytes, Records: d.Records, Reason: d.Reason})
+	}
+	rec.end = l.NextIndex()
+	for _, e := range rec.errs {
+		r.warn(e)
+	}
+	s.log, s.rec = l, rec
+	return s, nil
+}
+
+func (s *spool) start() { go s.run() }
+
+// record appends the event to the current group and waits until the group
+// is committed (and the event handed to the pipeline).
+func (s *spool) record(ctx context.Context, it *item) error {
+	r := s.r
+	for {
+		r.mu.RLock()
+		if r.closed {
+			r.mu.RUnlock()
+			r.unpend(it)
+			return ErrClosed
+		}
+		if s.log.Size() < s.cfg.MaxBytes {
+			break
+		}
+		r.mu.RUnlock()
+		switch r.cfg.Overflow {
+		case Reject:
+			r.unpend(it)
+			r.stats.overloaded.Add(1)
+			return ErrOverloaded
+		case Drop:
+			r.unpend(it)
+			r.stats.dropped.Add(1)
+			r.report(errSpoolDropped)
+			return nil
+		}
+		s.mu.Lock()
+		full := s.full
+		s.mu.Unlock()
+		if s.log.Size() < s.cfg.MaxBytes {
+			continue
+		}
+		select {
+		case <-full:
+		case <-ctx.Done():
+			r.unpend(it)
+			return ctx.Err()
+		case <-r.closing:
+			r.unpend(it)
+			return ErrClosed
+		}
+	}
+	// Encode outside the lock; under it, only copy the frame.
+	fb := framePool.Get().(*[]byte)
+	frame := append((*fb)[:0], make([]byte, wal.HeaderSize)...)
+	frame = appendEventRec(frame, it)
+	if len(frame)-wal.HeaderSize > wal.MaxRecord {
+		r.mu.RUnlock()
+		*fb = frame[:0]
+		framePool.Put(fb)
+		r.unpend(it)
+		return &ValidationError{Field: "event", Reason: "encoded record too large for the spool"}
+	}
+	wal.SealFrame(frame)
+	s.mu.Lock()
+	g := s.cur
+	g.buf = append(g.buf, frame...)
+	end := len(g.buf)
+	g.items = append(g.items, spooled{it: *it, k: g.n, off: end - it.encLen, end: end})
+	g.n++
+	s.mu.Unlock()
+	r.mu.RUnlock()
+	*fb = frame[:0]
+	framePool.Put(fb)
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+	select {
+	case <-g.done:
+		if g.err != nil {
+			return fmt.Errorf("trail: spool: %w", g.err)
+		}
+		r.stats.recorded.Add(1)
+		return nil
+	case <-ctx.Done():
+		// The event may still be committed and delivered; it was not
+		// acknowledged.
+		return ctx.Err()
+	}
+}
+
+var framePool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+var errSpoolDropped = fmt.Errorf("%w: event dropped: spool full (overflow policy Drop)", ErrOverloaded)
+
+// run is the committer: it writes each group in one write, syncs it (group
+// commit), hands its events to the pipeline in log order, and acknowledges
+// them.
+func (s *spool) run() {
+	defer close(s.done)
+	var tick <-chan time.Time
+	if s.cfg.Sync == SyncOnInterval {
+		t := time.NewTicker(s.cfg.SyncInterval)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-s.kick:
+			s.commit()
+		case <-tick:
+			if s.dirty.Swap(false) {
+				if err := s.log.Sync(); err != nil {
+					s.r.warn(fmt.Errorf("trail: spool sync: %w", err))
+				}
+				s.syncs.Add(1)
+			}
+		case <-s.stop:
+			s.commit()
+			return
+		}
+	}
+}
+
+func (s *spool) commit() {
+	s.mu.Lock()
+	g := s.cur
+	if g.n == 0 {
+		s.mu.Unlock()
+		return
+	}
+	s.cur = newGroup(len(g.buf) + len(g.buf)/4)
+	s.mu.Unlock()
+	first, err := s.log.Append(g.buf, g.n)
+	if err == nil {
+		if s.cfg.Sync == SyncGroupCommit {
+			err = s.log.Sync()
+			s.syncs.Add(1)
+		} else {
+			s.dirty.Store(true)
+		}
+	}
+	s.groups.Add(1)
+	if err == nil {
+		for i := range g.items {
+			sp := &g.items[i]
+			sp.it.idx = first + uint64(sp.k)
+			sp.it.enc = g.buf[sp.off:sp.end:sp.end]
+			s.r.queue <- sp.it
+		}
+	} else {
+		s.r.warn(fmt.Errorf("trail: spool write: %w", err))
+		for i := range g.items {
+			s.r.unpend(&g.items[i].it)
+		}
+	}
+	g.items = nil
+	g.err = err
+	close(g.done)
+}
+
+// shutdown stops the committer once it has committed what Record appended.
+// The caller has made Record refuse new events.
+func (s *spool) shutdown() {
+	close(s.stop)
+	<-s.done
+}
+
+// writeCtl appends one control record (cut, digest, checkpoint) and syncs
+// it; the pipeline calls it before it lets a file or digest out.
+func (s *spool) writeCtl(payload []byte) (uint64, error) {
+	frame := wal.AppendFrame(make([]byte, 0, wal.HeaderSize+len(payload)), payload)
+	idx, err := s.log.Append(frame, 1)
+	if err != nil {
+		return 0, err
+	}
+	if s.cfg.Sync == SyncGroupCommit {
+		err = s.log.Sync()
+	} else {
+		s.dirty.Store(true)
+	}
+	return idx, err
+}
+
+// track registers f as outstanding until n sinks have it.
+func (s *spool) track(f *spoolFile, n int) {
+	f.remaining.Store(int32(n))
+	s.omu.Lock()
+	s.outstanding[f] = struct{}{}
+	s.omu.Unlock()
+}
+
+// stored is called by a sink worker when its sink has stored f.
+func (s *spool) stored(f *spoolFile) {
+	if f.remaining.Add(-1) != 0 {
+		return
+	}
+	s.omu.Lock()
+	delete(s.outstanding, f)
+	s.omu.Unlock()
+}
+
+// lowWater returns the lowest log index still needed by an outstanding file.
+func (s *spool) lowWater(limit uint64) uint64 {
+	s.omu.Lock()
+	defer s.omu.Unlock()
+	for f := range s.outstanding {
+		limit = min(limit, f.first)
+	}
+	return limit
+}
+
+// close syncs and closes the log.
+func (s *spool) close() error {
+	if err := s.log.Close(); err != nil {
+		return fmt.Errorf("trail: spool: %w", err)
+	}
+	return nil
+}
+
+// --- record encoding -------------------------------------------------------
+
+func appendStr(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func appendTimeNano(b []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return binary.AppendVarint(b, 0)
+	}
+	return binary.AppendVarint(b, t.UnixNano())
+}
+
+// appendEventRec appends an event record: kind, the names of the trails
+// that selected it, account, region, event time, and its encoded JSON (the
+// rest of the record). It sets it.encLen.
+func appendEventRec(b []byte, it *item) []byte {
+	b = append(b, recEvent)
+	n := 0
+	for i := range it.set.states {
+		if it.mask&(1<<i) != 0 {
+			n++
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(n))
+	for i, ts := range it.set.states {
+		if it.mask&(1<<i) != 0 {
+			b = appendStr(b, ts.name)
+		}
+	}
+	b = appendStr(b, it.ev.RecipientAccountID)
+	b = appendStr(b, it.ev.AWSRegion)
+	b = appendTimeNano(b, it.ev.EventTime)
+	start := len(b)
+	b = it.ev.AppendJSON(b)
+	it.encLen = len(b) - start
+	return b
+}
+
+// eventRec is a decoded event record.
+type eventRec struct {
+	trails          []string
+	account, region string
+	eventTime       time.Time
+	json            []byte
+}
+
+var errBadRecord = errors.New("malformed spool record")
+
+type recReader struct {
+	b   []byte
+	err error
+}
+
+func (r *recReader) uvarint() uint64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.err = errBadRecord
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *recReader) varint() int64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.err = errBadRecord
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *recReader) str() string {
+	n := r.uvarint()
+	if r.err != nil {
+		return ""
+	}
+	if n > uint64(len(r.b)) {
+		r.err = errBadRecord
+		return ""
+	}
+	s := string(r.b[:n])
+	r.b = r.b[n:]
+	return s
+}
+
+func (r *recReader) time() time.Time {
+	v := r.varint()
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, v).UTC()
+}
+
+func decodeEventRec(p []byte) (eventRec, error) {
+	var e eventRec
+	if len(p) == 0 || p[0] != recEvent {
+		return e, errBadRecord
+	}
+	r := &recReader{b: p[1:]}
+	n := r.uvarint()
+	if n > 64 {
+		return e, errBadRecord
+	}
+	for range n {
+		e.trails = append(e.trails, r.str())
+	}
+	e.account = r.str()
+	e.region = r.str()
+	e.eventTime = r.time()
+	if r.err != nil {
+		return e, r.err
+	}
+	e.json = r.b
+	return e, nil
+}
+
+// cutRec records a batch cut into a log file: enough to rebuild the same
+// file from the log's events.
+type cutRec struct {
+	trail, account, region string
+	key                    string
+	created                time.Time
+	first, last            uint64 // log indexes of its first and last event
+	records                int
+	sha256                 [32]byte
+	oldest, newest         time.Time
+}
+
+func appendCutRec(b []byte, c *cutRec) []byte {
+	b = append(b, recCut)
+	b = appendStr(b, c.trail)
+	b = appendStr(b, c.account)
+	b = appendStr(b, c.region)
+	b = appendStr(b, c.key)
+	b = appendTimeNano(b, c.created)
+	b = binary.AppendUvarint(b, c.first)
+	b = binary.AppendUvarint(b, c.last)
+	b = binary.AppendUvarint(b, uint64(c.records))
+	b = append(b, c.sha256[:]...)
+	b = appendTimeNano(b, c.oldest)
+	return appendTimeNano(b, c.newest)
+}
+
+func decodeCutRec(p []byte) (cutRec, error) {
+	var c cutRec
+	if len(p) == 0 || p[0] != recCut {
+		return c, errBadRecord
+	}
+	r := &recReader{b: p[1:]}
+	c.trail, c.account, c.region, c.key = r.str(), r.str(), r.str(), r.str()
+	c.created = r.time()
+	c.first, c.last = r.uvarint(), r.uvarint()
+	c.records = int(min(r.uvarint(), 1<<31))
+	if r.err == nil && len(r.b) < 32 {
+		r.err = errBadRecord
+	}
+	if r.err != nil {
+		return c, r.err
+	}
+	copy(c.sha256[:], r.b)
+	r.b = r.b[32:]
+	c.oldest, c.newest = r.time(), r.time()
+	if r.err == nil && (len(r.b) != 0 || c.last < c.first) {
+		r.err = errBadRecord
+	}
+	return c, r.err
+}
+
+func (c *cutRec) digestFile(bucket string) DigestLogFile {
+	return DigestLogFile{Bucket: bucket, Key: c.key, SHA256: c.sha256, OldestEventTime: c.oldest, NewestEventTime: c.newest}
+}
+
+// checkpoint is the state that truncated records no longer tell: where
+// every digest chain stands and which delivered files await a digest.
+type checkpoint struct {
+	LowWater uint64            `json:"lowWater"`
+	Chains   []checkpointChain `json:"chains"`
+}
+
+type checkpointChain struct {
+	Trail   string          `json:"trail"`
+	Account string          `json:"account"`
+	Region  string          `json:"region"`
+	Prev    ChainState      `json:"prev"`
+	Start   time.Time       `json:"start"`
+	Files   []DigestLogFile `json:"files"`
+}
+
+func decodeJSONRec(p []byte, kind byte, v any) error {
+	if len(p) == 0 || p[0] != kind {
+		return errBadRecord
+	}
+	if err := json.Unmarshal(p[1:], v); err != nil {
+		return fmt.Errorf("%w: %v", errBadRecord, err)
+	}
+	return nil
+}

@@ -1,0 +1,151 @@
+package trail_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/trailkit/trail"
+	"github.com/trailkit/trail/sink/memsink"
+)
+
+// spoolRecorder starts a recorder with a spool in dir and one trail (with
+// validation) delivering to sink.
+func spoolRecorder(t *testing.T, dir string, sink trail.Sink, mod func(*trail.Config)) *trail.Recorder {
+	t.Helper()
+	cfg := trail.Config{AccountID: testAccount, Region: testRegion, History: trail.NoHistory,
+		Spool: &trail.Spool{Dir: dir},
+		Trails: []trail.Trail{{Name: "main", Bucket: "audit-bucket", Sinks: []trail.Sink{sink}, MaxRecords: 50,
+			Validation: &trail.Validation{Signer: signingKey(t)}}}}
+	if mod != nil {
+		mod(&cfg)
+	}
+	rec, err := trail.New(cfg)
+	require.NoError(t, err)
+	return rec
+}
+
+// recordIDs records n events from 8 goroutines and returns their IDs.
+func recordIDs(t *testing.T, rec *trail.Recorder, prefix string, n int) []string {
+	t.Helper()
+	ids := make([]string, n)
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for g := range 8 {
+		wg.Go(func() {
+			for i := g; i < n; i += 8 {
+				id := fmt.Sprintf("%08x-0000-4000-8000-%012d", i, len(prefix))
+				ids[i] = id
+				if err := rec.Record(context.Background(), &trail.Event{EventSource: "orders.example.com",
+					EventName: prefix, EventID: id}); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("Record: %v", err)
+	}
+	return ids
+}
+
+// deliveredIDs returns, per event ID, the keys of the files holding it.
+func deliveredIDs(t *testing.T, files []*trail.LogFile) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	for _, f := range files {
+		for _, r := range f.Records {
+			var ev struct {
+				EventID string `json:"eventID"`
+			}
+			require.NoError(t, json.Unmarshal(r, &ev))
+			out[ev.EventID] = append(out[ev.EventID], f.Key)
+		}
+	}
+	return out
+}
+
+func requireExactlyOnce(t *testing.T, ids []string, got map[string][]string) {
+	t.Helper()
+	for _, id := range ids {
+		require.Lenf(t, got[id], 1, "event %s delivered in %v", id, got[id])
+	}
+}
+
+// requireDigested checks that every file is listed in one of the digests.
+func requireDigested(t *testing.T, files []*trail.LogFile, digests []*trail.Digest) {
+	t.Helper()
+	listed := map[string]int{}
+	for _, d := range digests {
+		for _, f := range d.LogFiles {
+			listed[f.Key]++
+		}
+	}
+	for _, f := range files {
+		require.Equalf(t, 1, listed[f.Key], "file %s listed in %d digests", f.Key, listed[f.Key])
+	}
+}
+
+func spoolBytes(t *testing.T, dir string) int64 {
+	t.Helper()
+	var n int64
+	m, err := filepath.Glob(filepath.Join(dir, "*.wal"))
+	require.NoError(t, err)
+	for _, p := range m {
+		fi, err := os.Stat(p)
+		require.NoError(t, err)
+		n += fi.Size()
+	}
+	return n
+}
+
+func TestSpoolDeliversEveryEvent(t *testing.T) {
+	for _, sync := range []trail.SyncPolicy{trail.SyncGroupCommit, trail.SyncOnInterval} {
+		t.Run(fmt.Sprint(sync), func(t *testing.T) {
+			dir := t.TempDir()
+			sink := memsink.New()
+			rec := spoolRecorder(t, dir, sink, func(c *trail.Config) { c.Spool.Sync = sync })
+			ids := recordIDs(t, rec, "Create", 2000)
+			require.NoError(t, rec.Close(context.Background()))
+			requireExactlyOnce(t, ids, deliveredIDs(t, sink.Files()))
+			requireDigested(t, sink.Files(), sink.Digests())
+
+			// A restart on the same spool delivers nothing again.
+			again := memsink.New()
+			rec = spoolRecorder(t, dir, again, nil)
+			require.NoError(t, rec.Close(context.Background()))
+			require.Empty(t, again.Files())
+		})
+	}
+}
+
+func TestSpoolRecoversUndeliveredFiles(t *testing.T) {
+	dir := t.TempDir()
+	down := memsink.New()
+	down.FailWith(errors.New("sink down"))
+	rec := spoolRecorder(t, dir, down, nil)
+	ids := recordIDs(t, rec, "Create", 500)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	err := rec.Close(ctx)
+	require.ErrorIs(t, err, trail.ErrUndelivered)
+	require.ErrorContains(t, err, "stay in the spool")
+	require.Empty(t, down.Files())
+
+	up := memsink.New()
+	rec = spoolRecorder(t, dir, up, nil)
+	require.NoError(t, rec.Close(context.Background()))
+	got := deliveredIDs(t, up.Files())
+	requireExactlyOnce(t, ids, got)
+	requireDigested(t, up.Files(), up.Digests())
+	require.Less(t, spoolBytes(t, dir), int64(1<<20))
+}
