@@ -138,7 +138,9 @@ func (p *pipe) recoverSpool(now time.Time) {
 	// Chains.
 	for k, rch := range rc.chains() {
 		ts := byName[k.trail]
-		if ts == nil || ts.val == nil || (rch.prev.IsZero() && len(rch.files) == 0) {
+		if ts == nil || ts.val == nil || ts.val.fleet != nil || (rch.prev.IsZero() && len(rch.files) == 0) {
+			// (A fleet's chain is in the bucket: its writer lists the
+			// files redelivered below.)
 			continue
 		}
 		ts.val.resume[acctRegion{k.account, k.region}] = rch.prev

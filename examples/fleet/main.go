@@ -39,6 +39,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -148,7 +149,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 		t.Validation = &trail.Validation{Signer: k, Period: s.period, Fleet: &trail.Fleet{LeaseTTL: leaseTTL(s.period)}}
 	}
+	level := slog.LevelInfo
+	if os.Getenv("FLEET_DEBUG") != "" {
+		level = slog.LevelDebug
+	}
 	cfg := trail.Config{AccountID: Account, Region: Region, Instance: s.instance, AuditSource: "-",
+		Logger:  slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 		History: trail.NoHistory, Trails: []trail.Trail{t},
 		OnError: func(err error) { fmt.Fprintf(os.Stderr, "fleet %s: %v\n", s.instance, err) }}
 	if err := setSpool(&cfg, s.spool); err != nil {

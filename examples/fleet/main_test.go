@@ -21,6 +21,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -140,6 +141,11 @@ func newFleet(t *testing.T, b *backend) *fleet {
 	require.NoError(t, os.WriteFile(pub, trail.PublicKeyInfo(&k.PublicKey).PEM(), 0o644))
 	f := &fleet{t: t, b: b, key: key, pub: pub, work: work, start: time.Now().UTC()}
 	t.Cleanup(func() {
+		if t.Failed() {
+			for _, p := range f.procs {
+				t.Logf("instance %s (killed %v):\n%s", p.name, p.killed, p.out.String())
+			}
+		}
 		for _, p := range f.procs {
 			if p.cmd.ProcessState == nil {
 				p.cmd.Process.Kill()
@@ -223,7 +229,9 @@ func TestFleet(t *testing.T) {
 		name string
 		mk   func(t *testing.T) *backend
 	}{
-		{"filesink", func(t *testing.T) *backend { return &backend{name: "filesink", dir: t.TempDir(), bucket: DefaultBucket} }},
+		{"filesink", func(t *testing.T) *backend {
+			return &backend{name: "filesink", dir: t.TempDir(), bucket: DefaultBucket}
+		}},
 		{"minio", func(t *testing.T) *backend {
 			endpoint, access, secret := minioEnv(t)
 			c := s3.New(s3.Options{Region: Region, BaseEndpoint: aws.String(endpoint), UsePathStyle: true,
@@ -236,29 +244,29 @@ func TestFleet(t *testing.T) {
 		run  func(t *testing.T, f *fleet)
 	}{
 		{"three in the same second", func(t *testing.T, f *fleet) {
-			ps := []*proc{f.launch("a", 5*time.Second), f.launch("b", 5*time.Second), f.launch("c", 5*time.Second)}
+			ps := []*proc{f.launch("a", 4*time.Second), f.launch("b", 4*time.Second), f.launch("c", 4*time.Second)}
 			for _, p := range ps {
 				p.wait(t)
 			}
 		}},
 		{"staggered", func(t *testing.T, f *fleet) {
-			a := f.launch("a", 6*time.Second)
-			pause(1500 * time.Millisecond)
-			b := f.launch("b", 6*time.Second)
+			a := f.launch("a", 4500*time.Millisecond)
+			pause(1300 * time.Millisecond)
+			b := f.launch("b", 4500*time.Millisecond)
 			pause(1700 * time.Millisecond)
-			c := f.launch("c", 4*time.Second)
+			c := f.launch("c", 3*time.Second)
 			a.wait(t)
 			b.wait(t)
 			c.wait(t)
 		}},
 		{"rolling deploy with overlap", func(t *testing.T, f *fleet) {
 			v1 := f.launch("v1", 0)
-			pause(3500 * time.Millisecond)
+			pause(3 * time.Second)
 			v2 := f.launch("v2", 0)
 			pause(1500 * time.Millisecond) // both run: overlap
 			v1.signal(t, syscall.SIGTERM)
 			v1.wait(t)
-			pause(2 * time.Second)
+			pause(1500 * time.Millisecond)
 			v3 := f.launch("v3", 0)
 			pause(1200 * time.Millisecond)
 			v2.signal(t, syscall.SIGTERM)
@@ -268,13 +276,9 @@ func TestFleet(t *testing.T) {
 			v3.wait(t)
 		}},
 		{"SIGKILL of the digest writer mid-period, replaced", func(t *testing.T, f *fleet) {
-			var spool []string
-			if spoolSupported() {
-				spool = []string{"-spool", filepath.Join(f.work, "spool-w")}
-			}
-			a := f.launch("a", 0, spoolFor(f, spool, "a")...)
-			b := f.launch("b", 0, spoolFor(f, spool, "b")...)
-			pause(3 * time.Second)
+			a := f.launch("a", 0, "-spool", filepath.Join(f.work, "spool-a"))
+			b := f.launch("b", 0, "-spool", filepath.Join(f.work, "spool-b"))
+			pause(1500 * time.Millisecond)
 			// Mid-period: half a period after a boundary.
 			pause(time.Until(time.Now().Truncate(period).Add(period + period/2)))
 			writer := map[string]*proc{"a": a, "b": b}[f.holder(t)]
@@ -285,32 +289,25 @@ func TestFleet(t *testing.T) {
 			}
 			writer.signal(t, syscall.SIGKILL)
 			writer.wait(t)
-			repl := f.launch(writer.name, 3*time.Second, spoolFor(f, spool, writer.name)...) // same name, same spool
+			repl := f.launch(writer.name, 2500*time.Millisecond, "-spool", filepath.Join(f.work, "spool-"+writer.name)) // same name, same spool
 			repl.wait(t)
 			other.signal(t, syscall.SIGTERM)
 			other.wait(t)
 		}},
 	}
 	for _, be := range backends {
-		for _, sc := range scenarios {
-			t.Run(be.name+"/"+sc.name, func(t *testing.T) {
-				f := newFleet(t, be.mk(t))
-				sc.run(t, f)
-				f.check(t)
-			})
-		}
+		t.Run(be.name, func(t *testing.T) {
+			t.Parallel() // the two backends side by side
+			for _, sc := range scenarios {
+				t.Run(sc.name, func(t *testing.T) {
+					f := newFleet(t, be.mk(t))
+					sc.run(t, f)
+					f.check(t)
+				})
+			}
+		})
 	}
 }
-
-func spoolFor(f *fleet, spool []string, name string) []string {
-	if spool == nil {
-		return nil
-	}
-	return []string{"-spool", filepath.Join(f.work, "spool-"+name)}
-}
-
-// spoolSupported reports whether this build has Config.Spool.
-func spoolSupported() bool { return setSpool(&trail.Config{}, "x") == nil }
 
 // check makes the acceptance checks over what the fleet delivered.
 func (f *fleet) check(t *testing.T) {
@@ -321,8 +318,8 @@ func (f *fleet) check(t *testing.T) {
 	require.NotEmpty(t, logs)
 	require.NotEmpty(t, digests)
 
-	// Every acknowledged event is in a delivered file (the acks of a killed
-	// instance only when a spool made them durable).
+	// Every acknowledged event is in a delivered file (a killed instance's
+	// too: its spool made them durable and its replacement delivered them).
 	delivered := map[string]bool{}
 	for _, k := range logs {
 		for _, id := range eventIDs(t, mem.objects[k]) {
@@ -331,9 +328,6 @@ func (f *fleet) check(t *testing.T) {
 	}
 	acked, missing := 0, 0
 	for _, p := range f.procs {
-		if p.killed && !spoolSupported() {
-			continue
-		}
 		for _, id := range readLines(t, p.acks) {
 			acked++
 			if !delivered[id] {
@@ -565,11 +559,11 @@ func minioEnv(t testing.TB) (endpoint, access, secret string) {
 	return endpoint, access, secret
 }
 
-var bucketSeq int
+var bucketSeq atomic.Int64
 
 func newBucket(t *testing.T, c *s3.Client) string {
-	bucketSeq++
-	name := fmt.Sprintf("fleet-%d-%d", time.Now().UnixNano()%1e9, bucketSeq)
+
+	name := fmt.Sprintf("fleet-%d-%d", time.Now().UnixNano()%1e9, bucketSeq.Add(1))
 	_, err := c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(name)})
 	require.NoError(t, err)
 	return name

@@ -1,16 +1,12 @@
 package main
 
-import (
-	"errors"
+import "github.com/trailkit/trail"
 
-	"github.com/trailkit/trail"
-)
-
-// setSpool sets Config.Spool for -spool.
+// setSpool sets Config.Spool for -spool: group-committed, so what Record
+// acknowledged survives kill -9.
 func setSpool(cfg *trail.Config, dir string) error {
-	if dir == "" {
-		return nil
+	if dir != "" {
+		cfg.Spool = &trail.Spool{Dir: dir}
 	}
-	_ = cfg
-	return errors.New("-spool: this build has no Config.Spool yet")
+	return nil
 }
