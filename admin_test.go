@@ -32,7 +32,7 @@ func adminRecorder(t *testing.T, trails ...trail.Trail) *trail.Recorder {
 }
 
 func eventsNamed(sink *memsink.Sink, name string) []trail.Event {
-	return sink.FindEvents(func(e *trail.Event) bool { return e.EventName == name })
+	return sink.FindEvents(memsink.MatchFunc(func(e *trail.Event) bool { return e.EventName == name }))
 }
 
 func TestTrailLifecycle(t *testing.T) {
@@ -268,9 +268,9 @@ func TestSelectorSwapUnderLoad(t *testing.T) {
 	wg.Wait()
 	require.NoError(t, rec.Flush(ctx))
 	src := func(e *trail.Event) bool { return e.EventSource == "load.example.com" }
-	assert.Len(t, all.FindEvents(src), workers*perWorker, "no event lost")
+	assert.Len(t, all.FindEvents(memsink.MatchFunc(src)), workers*perWorker, "no event lost")
 	seen := map[string]bool{}
-	for _, e := range flip.FindEvents(src) {
+	for _, e := range flip.FindEvents(memsink.MatchFunc(src)) {
 		assert.Contains(t, []string{"A", "B"}, e.EventName)
 		assert.False(t, seen[e.EventID], "event delivered twice")
 		seen[e.EventID] = true
@@ -346,7 +346,7 @@ func TestStopStartLoggingChainAcceptedByAWS(t *testing.T) {
 		start = time.Now().UTC()
 		rec, err := trail.New(trail.Config{AccountID: adminAcct, Region: "us-east-1", Trails: []trail.Trail{{
 			Name: "main", Bucket: "audit-bucket", Interval: 5 * time.Minute,
-			Sinks:      []trail.Sink{filesink.New(dir, &filesink.Options{NoSync: true})},
+			Sinks:      []trail.Sink{filesink.New(dir, filesink.Options{NoSync: true})},
 			Validation: &trail.Validation{Signer: key, Period: time.Hour},
 		}}})
 		require.NoError(t, err)

@@ -49,7 +49,7 @@ func crashConfig(t testing.TB, d crashDirs) trail.Config {
 	return trail.Config{AccountID: testAccount, Region: testRegion, History: trail.NoHistory,
 		Spool: &trail.Spool{Dir: d.spool, SegmentBytes: 1 << 20},
 		Trails: []trail.Trail{{Name: "main", Bucket: "audit-bucket", Interval: 150 * time.Millisecond, MaxRecords: 2000,
-			Sinks:      []trail.Sink{filesink.New(d.out, nil)},
+			Sinks:      []trail.Sink{filesink.New(d.out, filesink.Options{})},
 			Validation: &trail.Validation{Signer: key, Period: time.Second}}}}
 }
 

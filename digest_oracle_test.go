@@ -106,7 +106,7 @@ func TestDigestChainAcceptedByAWSVerifier(t *testing.T) {
 				newRec := func() *trail.Recorder {
 					tr := sc.trail
 					tr.Validation = &trail.Validation{Signer: key, Period: time.Hour}
-					tr.Sinks = []trail.Sink{filesink.New(dir, &filesink.Options{NoSync: true})}
+					tr.Sinks = []trail.Sink{filesink.New(dir, filesink.Options{NoSync: true})}
 					rec, err := trail.New(trail.Config{AccountID: acct, Region: "us-east-1", Trails: []trail.Trail{tr}})
 					require.NoError(t, err)
 					return rec

@@ -55,6 +55,21 @@
 // PutEventSelectors and their readers change and describe trails while
 // events are recorded; each call is itself recorded as an event.
 //
+// # Conventions
+//
+// One name per concept across the module: lookups take an Input and return
+// an Output (LookupEvents: LookupInput → LookupOutput; Query: QueryInput →
+// QueryOutput), and both name their attribute filters LookupAttributes;
+// the in-memory test helpers find events with FindEvents(Matcher)
+// (memsink.Sink, trailtest.Recorder; wrap a function in memsink.MatchFunc).
+//
+// Options are passed by value, and the zero value of every field is a
+// documented default: trail.New(Config), filesink.New(dir, Options),
+// s3sink.New(client, bucket, Options), and so on. Deliberate exceptions:
+// optional parts of a configuration that are off when nil are pointers
+// (Trail.Validation, and the like in subpackages), and trailtest.NewRecorder
+// takes functional options that edit the Config it builds.
+//
 // # Lifecycle
 //
 // Flush cuts all batches and waits for their delivery. Close stops accepting

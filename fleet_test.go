@@ -224,7 +224,7 @@ func TestFleetHundredInstances(t *testing.T) {
 		const n = 100
 		var wg sync.WaitGroup
 		for i := range n {
-			sink := filesink.New(dir, &filesink.Options{NoSync: true})
+			sink := filesink.New(dir, filesink.Options{NoSync: true})
 			rec := fleetInstance(t, fmt.Sprintf("pod-%03d", i), sink, 5*time.Second)
 			wg.Go(func() {
 				time.Sleep(time.Duration(i%7) * 300 * time.Millisecond)

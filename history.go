@@ -27,7 +27,7 @@ type HistoryStore interface {
 	// an invalid query gives a *LookupError. Paging is consistent while
 	// events are appended or pruned: every page continues strictly after
 	// the last event of the previous one, so no event is returned twice.
-	Lookup(ctx context.Context, q *LookupQuery) (*LookupPage, error)
+	Lookup(ctx context.Context, q *QueryInput) (*QueryOutput, error)
 }
 
 // Pruner is implemented by stores that can drop events older than a time.
@@ -48,7 +48,7 @@ type noHistory struct{}
 
 func (noHistory) Append(context.Context, []Event) error { return nil }
 
-func (noHistory) Lookup(context.Context, *LookupQuery) (*LookupPage, error) {
+func (noHistory) Lookup(context.Context, *QueryInput) (*QueryOutput, error) {
 	return nil, ErrHistoryDisabled
 }
 
@@ -138,7 +138,7 @@ const (
 	// NetworkActivity.
 	LookupEventCategory LookupAttributeKey = "EventCategory"
 	// LookupErrorCode matches errorCode exactly. To match every failed (or
-	// every successful) call, use LookupQuery.Errors.
+	// every successful) call, use QueryInput.Errors.
 	LookupErrorCode LookupAttributeKey = "ErrorCode"
 )
 
@@ -159,12 +159,12 @@ const (
 	NoErrors                      // only events without an errorCode
 )
 
-// LookupQuery is the full query language of event history, what Recorder.Query
+// QueryInput is the full query language of event history, what Recorder.Query
 // takes and what a HistoryStore answers. It goes beyond LookupEvents: any
 // number of attributes (all must match), the extra keys EventCategory and
 // ErrorCode, and a filter on errorCode presence. The zero value matches every
 // event up to now.
-type LookupQuery struct {
+type QueryInput struct {
 	// StartTime and EndTime bound eventTime, both inclusive. A zero
 	// StartTime has no lower bound (the oldest event kept); a zero EndTime
 	// means the time of the call. Stores compare at second precision:
@@ -172,7 +172,7 @@ type LookupQuery struct {
 	StartTime, EndTime time.Time
 	// Attributes must all match (AND). The same key may appear twice (for
 	// resources: an event with both resources).
-	Attributes []LookupAttribute
+	LookupAttributes []LookupAttribute
 	// Errors selects failed or successful calls (default: both).
 	Errors ErrorFilter
 	// MaxResults is the page size: 0 means 50, larger than MaxQueryResults
@@ -187,7 +187,7 @@ type LookupQuery struct {
 // PageSize returns the number of events a page of q holds at most:
 // MaxResults clamped to 1..MaxQueryResults, 50 when MaxResults is zero or
 // negative.
-func (q *LookupQuery) PageSize() int {
+func (q *QueryInput) PageSize() int {
 	switch {
 	case q.MaxResults <= 0:
 		return DefaultMaxResults
@@ -197,9 +197,9 @@ func (q *LookupQuery) PageSize() int {
 	return q.MaxResults
 }
 
-// LookupPage is one page of a lookup, newest event first. NextToken is empty
+// QueryOutput is one page of a lookup, newest event first. NextToken is empty
 // on the last page.
-type LookupPage struct {
+type QueryOutput struct {
 	Events    []Event
 	NextToken string
 }

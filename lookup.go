@@ -182,7 +182,7 @@ func (e *Event) HasLookupValue(key LookupAttributeKey, value string) bool {
 
 // Match reports whether ev satisfies q's attributes and error filter. It
 // does not look at the time range or the token.
-func (q *LookupQuery) Match(ev *Event) bool {
+func (q *QueryInput) Match(ev *Event) bool {
 	switch q.Errors {
 	case OnlyErrors:
 		if ev.ErrorCode == "" {
@@ -193,7 +193,7 @@ func (q *LookupQuery) Match(ev *Event) bool {
 			return false
 		}
 	}
-	for _, a := range q.Attributes {
+	for _, a := range q.LookupAttributes {
 		if !ev.HasLookupValue(a.Key, a.Value) {
 			return false
 		}
@@ -204,7 +204,7 @@ func (q *LookupQuery) Match(ev *Event) bool {
 // TimeBounds returns q's inclusive time range in Unix seconds: StartTime
 // rounded up (math.MinInt64 when zero) and EndTime rounded down (now when
 // zero).
-func (q *LookupQuery) TimeBounds(now time.Time) (lo, hi int64) {
+func (q *QueryInput) TimeBounds(now time.Time) (lo, hi int64) {
 	lo, hi = math.MinInt64, now.Unix()
 	if !q.StartTime.IsZero() {
 		lo = ceilUnix(q.StartTime)
@@ -237,8 +237,8 @@ func lookupValueLen(v string) int {
 // after EndTime (or after now, when EndTime is zero). Errors are
 // *LookupError values. MaxResults is not checked: stores clamp it (see
 // PageSize).
-func (q *LookupQuery) Validate() error {
-	for _, a := range q.Attributes {
+func (q *QueryInput) Validate() error {
+	for _, a := range q.LookupAttributes {
 		switch a.Key {
 		case LookupEventID, LookupEventName, LookupUsername, LookupResourceType, LookupResourceName,
 			LookupEventSource, LookupAccessKeyID, LookupEventCategory, LookupErrorCode:
@@ -303,35 +303,35 @@ func (r *Recorder) LookupEvents(ctx context.Context, in LookupInput) (*LookupOut
 	return out, nil
 }
 
-func lookupQuery(in *LookupInput) (LookupQuery, error) {
+func lookupQuery(in *LookupInput) (QueryInput, error) {
 	if len(in.LookupAttributes) > 1 {
-		return LookupQuery{}, attrErr(fmt.Sprintf("%d lookup attributes; LookupEvents accepts at most one (use Query for more)", len(in.LookupAttributes)))
+		return QueryInput{}, attrErr(fmt.Sprintf("%d lookup attributes; LookupEvents accepts at most one (use Query for more)", len(in.LookupAttributes)))
 	}
 	for _, a := range in.LookupAttributes {
 		if a.Key == LookupEventCategory || a.Key == LookupErrorCode {
-			return LookupQuery{}, attrErr(fmt.Sprintf("attribute key %q is not a LookupEvents key (use Query)", a.Key))
+			return QueryInput{}, attrErr(fmt.Sprintf("attribute key %q is not a LookupEvents key (use Query)", a.Key))
 		}
 	}
 	if in.MaxResults < 0 || in.MaxResults > DefaultMaxResults {
-		return LookupQuery{}, maxResultsErr(fmt.Sprintf("MaxResults %d: want 1 to %d", in.MaxResults, DefaultMaxResults))
+		return QueryInput{}, maxResultsErr(fmt.Sprintf("MaxResults %d: want 1 to %d", in.MaxResults, DefaultMaxResults))
 	}
-	return LookupQuery{StartTime: in.StartTime, EndTime: in.EndTime, Attributes: in.LookupAttributes,
+	return QueryInput{StartTime: in.StartTime, EndTime: in.EndTime, LookupAttributes: in.LookupAttributes,
 		MaxResults: in.MaxResults, NextToken: in.NextToken}, nil
 }
 
 // Query returns one page of event history matching q, the query language
 // beyond LookupEvents: several attributes (AND), the EventCategory and
-// ErrorCode keys, and a filter on failed calls (see LookupQuery).
+// ErrorCode keys, and a filter on failed calls (see QueryInput).
 // MaxResults is 1 to MaxQueryResults (0 means 50). Errors are those of
 // LookupEvents.
-func (r *Recorder) Query(ctx context.Context, q LookupQuery) (*LookupPage, error) {
+func (r *Recorder) Query(ctx context.Context, q QueryInput) (*QueryOutput, error) {
 	if q.MaxResults < 0 || q.MaxResults > MaxQueryResults {
 		return nil, maxResultsErr(fmt.Sprintf("MaxResults %d: want 1 to %d", q.MaxResults, MaxQueryResults))
 	}
 	return r.lookupHistory(ctx, &q)
 }
 
-func (r *Recorder) lookupHistory(ctx context.Context, q *LookupQuery) (*LookupPage, error) {
+func (r *Recorder) lookupHistory(ctx context.Context, q *QueryInput) (*QueryOutput, error) {
 	if err := r.unusable(); err != nil {
 		return nil, err
 	}
@@ -373,7 +373,7 @@ func (r *Recorder) Events(ctx context.Context, in LookupInput) iter.Seq2[Event, 
 
 // QueryEvents iterates over every event Query would return for q, page after
 // page, hiding NextToken. On an error it yields the error once and stops.
-func (r *Recorder) QueryEvents(ctx context.Context, q LookupQuery) iter.Seq2[Event, error] {
+func (r *Recorder) QueryEvents(ctx context.Context, q QueryInput) iter.Seq2[Event, error] {
 	return func(yield func(Event, error) bool) {
 		if q.MaxResults < 0 || q.MaxResults > MaxQueryResults {
 			yield(Event{}, maxResultsErr(fmt.Sprintf("MaxResults %d: want 1 to %d", q.MaxResults, MaxQueryResults)))
@@ -383,7 +383,7 @@ func (r *Recorder) QueryEvents(ctx context.Context, q LookupQuery) iter.Seq2[Eve
 	}
 }
 
-func (r *Recorder) iterate(ctx context.Context, q LookupQuery, yield func(Event, error) bool) {
+func (r *Recorder) iterate(ctx context.Context, q QueryInput, yield func(Event, error) bool) {
 	for {
 		if err := ctx.Err(); err != nil {
 			yield(Event{}, err)

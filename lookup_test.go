@@ -195,7 +195,7 @@ func TestNoHistory(t *testing.T) {
 	require.Nil(t, rec.History())
 	_, err := rec.LookupEvents(context.Background(), trail.LookupInput{})
 	require.ErrorIs(t, err, trail.ErrHistoryDisabled)
-	_, err = rec.Query(context.Background(), trail.LookupQuery{})
+	_, err = rec.Query(context.Background(), trail.QueryInput{})
 	require.ErrorIs(t, err, trail.ErrHistoryDisabled)
 	require.EqualValues(t, 1, rec.Stats().Unselected, "an event no trail and no history takes")
 }
@@ -251,7 +251,7 @@ func TestQuery(t *testing.T) {
 	t0 := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
 	recordN(t, rec, t0, 105)
 	ctx := context.Background()
-	q := trail.LookupQuery{Attributes: []trail.LookupAttribute{
+	q := trail.QueryInput{LookupAttributes: []trail.LookupAttribute{
 		{Key: trail.LookupEventName, Value: "CreateOrder"},
 		{Key: trail.LookupResourceName, Value: "arn:orders/o-0"},
 	}, Errors: trail.NoErrors}
@@ -265,13 +265,13 @@ func TestQuery(t *testing.T) {
 		"00000000-0000-4000-8000-000000000060", "00000000-0000-4000-8000-000000000048", "00000000-0000-4000-8000-000000000036",
 		"00000000-0000-4000-8000-000000000024", "00000000-0000-4000-8000-000000000012"}, got)
 
-	page, err := rec.Query(ctx, trail.LookupQuery{Attributes: []trail.LookupAttribute{{Key: trail.LookupErrorCode, Value: "AccessDenied"}}, MaxResults: 1000})
+	page, err := rec.Query(ctx, trail.QueryInput{LookupAttributes: []trail.LookupAttribute{{Key: trail.LookupErrorCode, Value: "AccessDenied"}}, MaxResults: 1000})
 	require.NoError(t, err)
 	require.Len(t, page.Events, 15)
-	page, err = rec.Query(ctx, trail.LookupQuery{Attributes: []trail.LookupAttribute{{Key: trail.LookupEventCategory, Value: trail.CategoryManagement}}})
+	page, err = rec.Query(ctx, trail.QueryInput{LookupAttributes: []trail.LookupAttribute{{Key: trail.LookupEventCategory, Value: trail.CategoryManagement}}})
 	require.NoError(t, err)
 	require.Len(t, page.Events, 50)
-	_, err = rec.Query(ctx, trail.LookupQuery{MaxResults: 1001})
+	_, err = rec.Query(ctx, trail.QueryInput{MaxResults: 1001})
 	require.ErrorIs(t, err, trail.ErrInvalidMaxResults)
 }
 

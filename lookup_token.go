@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -60,7 +61,7 @@ func NewPageTokens(key []byte) *PageTokens {
 }
 
 // Encode returns the NextToken that continues q after the event at last.
-func (p *PageTokens) Encode(q *LookupQuery, last PageCursor) string {
+func (p *PageTokens) Encode(q *QueryInput, last PageCursor) string {
 	id := last.EventID
 	if len(id) > maxTokenIDLen {
 		id = id[:maxTokenIDLen] // cannot happen for stored events; keeps tokens bounded
@@ -80,7 +81,7 @@ func (p *PageTokens) Encode(q *LookupQuery, last PageCursor) string {
 // NextToken (the first page). A token that is malformed, altered, issued for
 // another query or by another key gives a *LookupError matching
 // ErrInvalidPageToken.
-func (p *PageTokens) Decode(q *LookupQuery) (c PageCursor, ok bool, err error) {
+func (p *PageTokens) Decode(q *QueryInput) (c PageCursor, ok bool, err error) {
 	tok := q.NextToken
 	if tok == "" {
 		return PageCursor{}, false, nil
@@ -88,7 +89,14 @@ func (p *PageTokens) Decode(q *LookupQuery) (c PageCursor, ok bool, err error) {
 	if len(tok) > maxTokenLen {
 		return PageCursor{}, false, tokenErr("NextToken too long")
 	}
+	// One encoding only: the decoder skips '\r' and '\n' even in strict
+	// mode, so a token is accepted only if it is exactly what Encode writes
+	// for the bytes it decodes to (no line breaks, padding or other
+	// alphabet).
 	b, derr := base64.RawURLEncoding.Strict().DecodeString(tok)
+	if derr == nil && base64.RawURLEncoding.EncodedLen(len(b)) != len(tok) {
+		derr = errNonCanonicalToken
+	}
 	if derr != nil || len(b) < 1+8+1+tokenFPSize+tokenMACSize || b[0] != tokenVersion {
 		return PageCursor{}, false, tokenErr("malformed NextToken")
 	}
@@ -110,6 +118,8 @@ func (p *PageTokens) Decode(q *LookupQuery) (c PageCursor, ok bool, err error) {
 	return PageCursor{Time: time.Unix(sec, 0).UTC(), EventID: id}, true, nil
 }
 
+var errNonCanonicalToken = errors.New("non-canonical token encoding")
+
 func (p *PageTokens) mac(body []byte) []byte {
 	h := hmac.New(sha256.New, p.key)
 	h.Write(body)
@@ -120,7 +130,7 @@ func (p *PageTokens) mac(body []byte) []byte {
 // bounds (a zero EndTime stays "now"), the filter and the attributes in a
 // canonical order. MaxResults and NextToken are left out, so the page size
 // may change from page to page.
-func (q *LookupQuery) fingerprint() [32]byte {
+func (q *QueryInput) fingerprint() [32]byte {
 	h := sha256.New()
 	var b []byte
 	b = append(b, "trail-lookup-v1"...)
@@ -135,7 +145,7 @@ func (q *LookupQuery) fingerprint() [32]byte {
 	b = append(b, flags, byte(q.Errors))
 	b = binary.BigEndian.AppendUint64(b, uint64(lo))
 	b = binary.BigEndian.AppendUint64(b, uint64(hi))
-	attrs := slices.Clone(q.Attributes)
+	attrs := slices.Clone(q.LookupAttributes)
 	slices.SortFunc(attrs, func(x, y LookupAttribute) int {
 		if c := strings.Compare(string(x.Key), string(y.Key)); c != 0 {
 			return c

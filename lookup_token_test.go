@@ -1,16 +1,18 @@
 package trail_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/trailkit/trail"
 )
 
 func TestPageTokens(t *testing.T) {
 	tokens := trail.NewPageTokens([]byte("0123456789abcdef"))
-	q := &trail.LookupQuery{StartTime: time.Unix(1000, 500), Attributes: []trail.LookupAttribute{
+	q := &trail.QueryInput{StartTime: time.Unix(1000, 500), LookupAttributes: []trail.LookupAttribute{
 		{Key: trail.LookupEventName, Value: "A"}, {Key: trail.LookupUsername, Value: "bob"}}, MaxResults: 5}
 	cur := trail.PageCursor{Time: time.Unix(5000, 0).UTC(), EventID: "0b6a3a52-52f4-4a4b-9d0e-7f0c1e2d3a4b"}
 	tok := tokens.Encode(q, cur)
@@ -18,17 +20,17 @@ func TestPageTokens(t *testing.T) {
 	tests := []struct {
 		name    string
 		tokens  *trail.PageTokens
-		q       trail.LookupQuery
+		q       trail.QueryInput
 		wantErr bool
 	}{
 		{"Same", tokens, *q, false},
-		{"OtherMaxResults", tokens, trail.LookupQuery{StartTime: q.StartTime, Attributes: q.Attributes, MaxResults: 50}, false},
-		{"AttributesReordered", tokens, trail.LookupQuery{StartTime: q.StartTime, Attributes: []trail.LookupAttribute{q.Attributes[1], q.Attributes[0]}}, false},
-		{"SameSecondStart", tokens, trail.LookupQuery{StartTime: time.Unix(1001, 0), Attributes: q.Attributes}, false},
-		{"OtherStart", tokens, trail.LookupQuery{StartTime: time.Unix(1002, 0), Attributes: q.Attributes}, true},
-		{"OtherEnd", tokens, trail.LookupQuery{StartTime: q.StartTime, EndTime: time.Unix(9000, 0), Attributes: q.Attributes}, true},
-		{"OtherAttributes", tokens, trail.LookupQuery{StartTime: q.StartTime, Attributes: q.Attributes[:1]}, true},
-		{"OtherErrors", tokens, trail.LookupQuery{StartTime: q.StartTime, Attributes: q.Attributes, Errors: trail.OnlyErrors}, true},
+		{"OtherMaxResults", tokens, trail.QueryInput{StartTime: q.StartTime, LookupAttributes: q.LookupAttributes, MaxResults: 50}, false},
+		{"AttributesReordered", tokens, trail.QueryInput{StartTime: q.StartTime, LookupAttributes: []trail.LookupAttribute{q.LookupAttributes[1], q.LookupAttributes[0]}}, false},
+		{"SameSecondStart", tokens, trail.QueryInput{StartTime: time.Unix(1001, 0), LookupAttributes: q.LookupAttributes}, false},
+		{"OtherStart", tokens, trail.QueryInput{StartTime: time.Unix(1002, 0), LookupAttributes: q.LookupAttributes}, true},
+		{"OtherEnd", tokens, trail.QueryInput{StartTime: q.StartTime, EndTime: time.Unix(9000, 0), LookupAttributes: q.LookupAttributes}, true},
+		{"OtherAttributes", tokens, trail.QueryInput{StartTime: q.StartTime, LookupAttributes: q.LookupAttributes[:1]}, true},
+		{"OtherErrors", tokens, trail.QueryInput{StartTime: q.StartTime, LookupAttributes: q.LookupAttributes, Errors: trail.OnlyErrors}, true},
 		{"OtherKey", trail.NewPageTokens(nil), *q, true},
 	}
 	for _, tt := range tests {
@@ -48,7 +50,7 @@ func TestPageTokens(t *testing.T) {
 			require.Equal(t, cur, got)
 		})
 	}
-	_, ok, err := tokens.Decode(&trail.LookupQuery{})
+	_, ok, err := tokens.Decode(&trail.QueryInput{})
 	require.NoError(t, err)
 	require.False(t, ok, "no token: first page")
 }
@@ -66,13 +68,16 @@ func TestPageCursorAfter(t *testing.T) {
 // must refuse everything but a token it issued.
 func FuzzPageToken(f *testing.F) {
 	tokens := trail.NewPageTokens([]byte("fuzz-key-fuzz-key"))
-	q := trail.LookupQuery{Attributes: []trail.LookupAttribute{{Key: trail.LookupEventName, Value: "A"}}}
+	q := trail.QueryInput{LookupAttributes: []trail.LookupAttribute{{Key: trail.LookupEventName, Value: "A"}}}
 	valid := tokens.Encode(&q, trail.PageCursor{Time: time.Unix(1700000000, 0), EventID: "x"})
 	f.Add(valid)
 	f.Add("")
 	f.Add("AAAA")
 	f.Add(valid[:len(valid)-1])
 	f.Add(valid + "A")
+	f.Add(valid[:4] + "\n" + valid[4:])
+	f.Add(valid + "\r\n")
+	f.Add(valid + "=")
 	f.Fuzz(func(t *testing.T, tok string) {
 		q := q
 		q.NextToken = tok
@@ -90,4 +95,34 @@ func FuzzPageToken(f *testing.F) {
 			require.Equal(t, tok, tokens.Encode(&q, c), "accepted a token it did not issue")
 		}
 	})
+}
+
+// TestPageTokenOneEncoding: a token with line breaks, padding or the
+// standard alphabet inserted is refused; only the issued spelling passes.
+func TestPageTokenOneEncoding(t *testing.T) {
+	tokens := trail.NewPageTokens([]byte("one-encoding-key"))
+	q := trail.QueryInput{LookupAttributes: []trail.LookupAttribute{{Key: trail.LookupEventName, Value: "A"}}}
+	valid := tokens.Encode(&q, trail.PageCursor{Time: time.Unix(1700000000, 0), EventID: "x"})
+	variants := map[string]string{
+		"newline inside": valid[:5] + "\n" + valid[5:],
+		"CR LF at end":   valid + "\r\n",
+		"newline first":  "\n" + valid,
+		"many newlines":  strings.Join(strings.Split(valid, ""), "\n"),
+		"padding":        valid + "==",
+		"space":          valid[:3] + " " + valid[3:],
+		"std alphabet":   strings.NewReplacer("-", "+", "_", "/").Replace(valid),
+	}
+	for name, tok := range variants {
+		if tok == valid {
+			continue // the replacement changed nothing
+		}
+		q := q
+		q.NextToken = tok
+		_, _, err := tokens.Decode(&q)
+		assert.ErrorIs(t, err, trail.ErrInvalidPageToken, name)
+	}
+	q.NextToken = valid
+	_, ok, err := tokens.Decode(&q)
+	require.NoError(t, err)
+	assert.True(t, ok)
 }

@@ -80,14 +80,14 @@ func BenchmarkMemoryHistoryLookup(b *testing.B) {
 	ctx := context.Background()
 	for _, tt := range []struct {
 		name string
-		q    trail.LookupQuery
+		q    trail.QueryInput
 	}{
-		{"EventName=frequent", trail.LookupQuery{Attributes: []trail.LookupAttribute{{Key: trail.LookupEventName, Value: bench1M.names[2]}}}},
-		{"EventName=rare", trail.LookupQuery{Attributes: []trail.LookupAttribute{{Key: trail.LookupEventName, Value: bench1M.names[len(bench1M.names)-1]}}}},
-		{"Newest", trail.LookupQuery{}},
-		{"Username", trail.LookupQuery{Attributes: []trail.LookupAttribute{{Key: trail.LookupUsername, Value: "alice"}}}},
-		{"ResourceType", trail.LookupQuery{Attributes: []trail.LookupAttribute{{Key: trail.LookupResourceType, Value: "AWS::KMS::Key"}}}},
-		{"ErrorCode+ReadOnly", trail.LookupQuery{Attributes: []trail.LookupAttribute{{Key: trail.LookupErrorCode, Value: "AccessDenied"}, {Key: trail.LookupReadOnly, Value: "false"}}}},
+		{"EventName=frequent", trail.QueryInput{LookupAttributes: []trail.LookupAttribute{{Key: trail.LookupEventName, Value: bench1M.names[2]}}}},
+		{"EventName=rare", trail.QueryInput{LookupAttributes: []trail.LookupAttribute{{Key: trail.LookupEventName, Value: bench1M.names[len(bench1M.names)-1]}}}},
+		{"Newest", trail.QueryInput{}},
+		{"Username", trail.QueryInput{LookupAttributes: []trail.LookupAttribute{{Key: trail.LookupUsername, Value: "alice"}}}},
+		{"ResourceType", trail.QueryInput{LookupAttributes: []trail.LookupAttribute{{Key: trail.LookupResourceType, Value: "AWS::KMS::Key"}}}},
+		{"ErrorCode+ReadOnly", trail.QueryInput{LookupAttributes: []trail.LookupAttribute{{Key: trail.LookupErrorCode, Value: "AccessDenied"}, {Key: trail.LookupReadOnly, Value: "false"}}}},
 	} {
 		b.Run(tt.name, func(b *testing.B) {
 			b.ReportAllocs()

@@ -33,7 +33,7 @@ func memTestEvent(t0 time.Time, i int) Event {
 	return ev
 }
 
-func memIDs(t *testing.T, m *MemoryHistory, q LookupQuery) []string {
+func memIDs(t *testing.T, m *MemoryHistory, q QueryInput) []string {
 	t.Helper()
 	var out []string
 	for {
@@ -78,7 +78,7 @@ func TestMemoryHistorySegments(t *testing.T) {
 		}
 	}
 	require.Equal(t, 2, m.Stats().Segments)
-	got := memIDs(t, m, LookupQuery{Attributes: []LookupAttribute{{Key: LookupEventName, Value: "Op3"}}, MaxResults: 1000})
+	got := memIDs(t, m, QueryInput{LookupAttributes: []LookupAttribute{{Key: LookupEventName, Value: "Op3"}}, MaxResults: 1000})
 	require.Len(t, got, len(want))
 	// Check the order against the events' times and IDs.
 	m.mu.RLock()
@@ -115,7 +115,7 @@ func TestMemoryHistoryMaxAge(t *testing.T) {
 	now := time.Now().Truncate(time.Second)
 	old, recent := memTestEvent(now.Add(-2*time.Hour), 1), memTestEvent(now.Add(-time.Minute), 2)
 	require.NoError(t, m.Append(context.Background(), []Event{old, recent}))
-	require.Equal(t, []string{recent.EventID}, memIDs(t, m, LookupQuery{}))
+	require.Equal(t, []string{recent.EventID}, memIDs(t, m, QueryInput{}))
 }
 
 func TestMemoryHistoryOtherIDs(t *testing.T) {
@@ -133,7 +133,7 @@ func TestMemoryHistoryOtherIDs(t *testing.T) {
 	}
 	require.NoError(t, m.Append(context.Background(), evs))
 	require.NoError(t, m.Append(context.Background(), evs[:50]))
-	got := memIDs(t, m, LookupQuery{MaxResults: 7})
+	got := memIDs(t, m, QueryInput{MaxResults: 7})
 	require.Len(t, got, 300)
 	slices.SortFunc(evs, func(a, b Event) int {
 		if c := b.EventTime.Compare(a.EventTime); c != 0 {
@@ -147,7 +147,7 @@ func TestMemoryHistoryOtherIDs(t *testing.T) {
 	for i := range evs {
 		require.Equal(t, evs[i].EventID, got[i], "position %d", i)
 	}
-	page, err := m.Lookup(context.Background(), &LookupQuery{Attributes: []LookupAttribute{{Key: LookupEventID, Value: "evt-0042"}}})
+	page, err := m.Lookup(context.Background(), &QueryInput{LookupAttributes: []LookupAttribute{{Key: LookupEventID, Value: "evt-0042"}}})
 	require.NoError(t, err)
 	require.Len(t, page.Events, 1)
 	require.Equal(t, "evt-0042", page.Events[0].EventID)
@@ -168,9 +168,9 @@ func TestMemoryHistoryHashCollision(t *testing.T) {
 	s := m.segs[0]
 	c := &s.chains[chainEventName]
 	c.slot[maphash.String(m.seed, "Rare")] = c.slot[maphash.String(m.seed, "Op3")]
-	got := memIDs(t, m, LookupQuery{Attributes: []LookupAttribute{{Key: LookupEventName, Value: "Rare"}}, MaxResults: 5})
+	got := memIDs(t, m, QueryInput{LookupAttributes: []LookupAttribute{{Key: LookupEventName, Value: "Rare"}}, MaxResults: 5})
 	require.Empty(t, got, "events of the colliding value must be filtered out")
-	got = memIDs(t, m, LookupQuery{Attributes: []LookupAttribute{{Key: LookupEventName, Value: "Op3"}}, MaxResults: 5})
+	got = memIDs(t, m, QueryInput{LookupAttributes: []LookupAttribute{{Key: LookupEventName, Value: "Op3"}}, MaxResults: 5})
 	require.Len(t, got, 16)
 }
 

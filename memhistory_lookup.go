@@ -13,7 +13,7 @@ import (
 
 // Lookup returns one page of the events matching q, newest first (see
 // HistoryStore).
-func (m *MemoryHistory) Lookup(ctx context.Context, q *LookupQuery) (*LookupPage, error) {
+func (m *MemoryHistory) Lookup(ctx context.Context, q *QueryInput) (*QueryOutput, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
@@ -48,7 +48,7 @@ func (m *MemoryHistory) Lookup(ctx context.Context, q *LookupQuery) (*LookupPage
 		top = m.search(&p, k+1, &cache)
 		events, _ = m.decodeAll(top, &p, &cache)
 	}
-	page := &LookupPage{Events: events}
+	page := &QueryOutput{Events: events}
 	if len(events) > k {
 		page.Events = events[:k]
 		last := &events[k-1]
@@ -66,7 +66,7 @@ type metaCheck struct{ mask, want uint8 }
 
 // memPlan is a query compiled for the segments.
 type memPlan struct {
-	q      *LookupQuery
+	q      *QueryInput
 	lo, hi int64
 	cur    PageCursor
 	hasCur bool
@@ -82,7 +82,7 @@ type memPlan struct {
 
 func (p *memPlan) compile(seed maphash.Seed) {
 	p.idSeed = seed
-	for _, a := range p.q.Attributes {
+	for _, a := range p.q.LookupAttributes {
 		h := maphash.String(seed, a.Value)
 		switch a.Key {
 		case LookupEventID:

@@ -111,7 +111,7 @@ func TestRecordIdentityFallback(t *testing.T) {
 			require.NoError(t, rec.Record(tt.ctx, ev))
 			assert.Equal(t, tt.id, ev.UserIdentity, "the caller's event is left alone")
 			require.NoError(t, rec.Flush(context.Background()))
-			got := sink.FindEvents(func(e *trail.Event) bool { return e.EventName == ev.EventName })
+			got := sink.FindEvents(memsink.MatchFunc(func(e *trail.Event) bool { return e.EventName == ev.EventName }))
 			require.Len(t, got, 1)
 			assert.Equal(t, tt.want, got[0].UserIdentity.UserName)
 			if tt.name == "from the context" {
@@ -146,7 +146,7 @@ func TestReadYourWrites(t *testing.T) {
 						errs <- err
 						return
 					}
-					page, err := rec.Query(ctx, trail.LookupQuery{Attributes: []trail.LookupAttribute{{Key: trail.LookupEventName, Value: name}}})
+					page, err := rec.Query(ctx, trail.QueryInput{LookupAttributes: []trail.LookupAttribute{{Key: trail.LookupEventName, Value: name}}})
 					if err == nil && len(page.Events) != 1 {
 						err = errors.New(name + ": not visible after Record returned")
 					}

@@ -579,7 +579,7 @@ func TestCategoryStamping(t *testing.T) {
 	require.Zero(t, rec.Stats().Unselected)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := sink.FindEvents(func(e *trail.Event) bool { return e.EventName == tc.name })
+			got := sink.FindEvents(memsink.MatchFunc(func(e *trail.Event) bool { return e.EventName == tc.name }))
 			require.Len(t, got, 1)
 			assert.Equal(t, tc.wantCategory, got[0].EventCategory)
 			assert.Equal(t, tc.wantMgmt, got[0].ManagementEvent)

@@ -8,9 +8,9 @@
 // that the recorder notifies after each file the wrapped sink stored, with no
 // change to the recorder:
 //
-//	s3, _ := s3sink.New(client, "audit-bucket", nil)
-//	pub, _ := notify.NewSNS(snsClient, "arn:aws:sns:us-east-1:111122223333:trail-files", nil)
-//	n, _ := notify.New(pub, nil)
+//	s3, _ := s3sink.New(client, "audit-bucket", s3sink.Options{})
+//	pub, _ := notify.NewSNS(snsClient, "arn:aws:sns:us-east-1:111122223333:trail-files", notify.SNSOptions{})
+//	n, _ := notify.New(pub, notify.Options{})
 //	trail.Trail{..., Sinks: []trail.Sink{notify.Sink(s3, n)}}
 //
 // Notifications are at least once: a failed publish fails the delivery, the
@@ -85,15 +85,14 @@ type Notifier struct {
 	closed  bool
 }
 
-// New returns a Notifier publishing through p. opts may be nil.
-func New(p Publisher, opts *Options) (*Notifier, error) {
+// New returns a Notifier publishing through p. The zero Options
+// is the default.
+func New(p Publisher, opts Options) (*Notifier, error) {
 	if p == nil {
 		return nil, errors.New("notify: nil Publisher")
 	}
 	n := &Notifier{pub: p, pending: map[string][]string{}, queued: map[string]map[string]bool{}}
-	if opts != nil {
-		n.opts = *opts
-	}
+	n.opts = opts
 	o := &n.opts
 	if o.Delay < 0 || o.MaxKeys < 0 || o.MaxPending < 0 || o.Timeout < 0 {
 		return nil, errors.New("notify: negative Delay, MaxKeys, MaxPending or Timeout")

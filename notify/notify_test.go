@@ -118,14 +118,14 @@ func snsClient(srv *snsServer, attempts int) *sns.Client {
 }
 
 func newPublisher(t *testing.T, srv *snsServer, attempts int, topicARN string) *notify.SNS {
-	p, err := notify.NewSNS(snsClient(srv, attempts), topicARN, nil)
+	p, err := notify.NewSNS(snsClient(srv, attempts), topicARN, notify.SNSOptions{})
 	require.NoError(t, err)
 	return p
 }
 
 func TestSNSPublishMessage(t *testing.T) {
 	srv := newSNSServer(t)
-	n, err := notify.New(newPublisher(t, srv, 1, topic), nil)
+	n, err := notify.New(newPublisher(t, srv, 1, topic), notify.Options{})
 	require.NoError(t, err)
 	key := "AWSLogs/111122223333/CloudTrail/us-east-2/2016/08/11/111122223333_CloudTrail_us-east-2_20160811T2215Z_kpaMYavMQA9Ahp7L.json.gz"
 	require.NoError(t, n.Notify(context.Background(), "amzn-s3-demo-bucket", key))
@@ -162,9 +162,9 @@ func TestSNSErrors(t *testing.T) {
 			assert.Equal(t, tt.code, ae.ErrorCode())
 		})
 	}
-	_, err := notify.NewSNS(snsClient(newSNSServer(t), 1), "trail-files", nil)
+	_, err := notify.NewSNS(snsClient(newSNSServer(t), 1), "trail-files", notify.SNSOptions{})
 	require.ErrorContains(t, err, "topic ARN")
-	_, err = notify.NewSNS(snsClient(newSNSServer(t), 1), topic, &notify.SNSOptions{Subject: "line\nbreak"})
+	_, err = notify.NewSNS(snsClient(newSNSServer(t), 1), topic, notify.SNSOptions{Subject: "line\nbreak"})
 	require.Error(t, err)
 }
 
@@ -179,7 +179,7 @@ type readerOnly struct{ *memsink.Sink }
 func (readerOnly) DeliverDigest() {} // not the DigestSink signature
 
 func TestSinkForwardsOptionalInterfaces(t *testing.T) {
-	s3, err := s3sink.New(offlineS3{}, "audit-bucket", nil)
+	s3, err := s3sink.New(offlineS3{}, "audit-bucket", s3sink.Options{})
 	require.NoError(t, err)
 	tests := []struct {
 		name                string
@@ -190,12 +190,12 @@ func TestSinkForwardsOptionalInterfaces(t *testing.T) {
 		{name: "plain", inner: &plain{}, str: "notify(*notify_test.plain)"},
 		{name: "reader only", inner: readerOnly{memsink.New()}, reader: true, str: "notify(memsink)"},
 		{name: "memsink: digests and reader", inner: memsink.New(), digest: true, reader: true, str: "notify(memsink)"},
-		{name: "filesink: digests and reader", inner: filesink.New(t.TempDir(), nil), digest: true, reader: true},
+		{name: "filesink: digests and reader", inner: filesink.New(t.TempDir(), filesink.Options{}), digest: true, reader: true},
 		{name: "s3sink: digests, reader, ListAfter", inner: s3, digest: true, reader: true, aft: true, str: "notify(s3sink(s3://audit-bucket))"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			n, err := notify.New(&fakePub{}, nil)
+			n, err := notify.New(&fakePub{}, notify.Options{})
 			require.NoError(t, err)
 			s := notify.Sink(tt.inner, n)
 			_, isD := s.(trail.DigestSink)
@@ -272,7 +272,7 @@ func (c *counting) Deliver(_ context.Context, f *trail.LogFile) error {
 
 func TestSinkRetriesNotificationWithoutRedelivery(t *testing.T) {
 	pub := &fakePub{fail: []error{errors.New("connection reset")}}
-	n, err := notify.New(pub, nil)
+	n, err := notify.New(pub, notify.Options{})
 	require.NoError(t, err)
 	inner := &counting{n: map[string]int{}}
 	s := notify.Sink(inner, n)
@@ -288,7 +288,7 @@ func TestSinkRetriesNotificationWithoutRedelivery(t *testing.T) {
 	// A file without bucket cannot be notified.
 	err = s.Deliver(ctx, &trail.LogFile{Key: "k"})
 	require.ErrorIs(t, err, trail.ErrPermanent)
-	s2 := notify.SinkWithOptions(inner, n, &notify.SinkOptions{Bucket: "other-bucket"})
+	s2 := notify.SinkWithOptions(inner, n, notify.SinkOptions{Bucket: "other-bucket"})
 	require.NoError(t, s2.Deliver(ctx, &trail.LogFile{Key: "k"}))
 	assert.Equal(t, "other-bucket", pub.messages()[1].S3Bucket)
 }
@@ -296,7 +296,7 @@ func TestSinkRetriesNotificationWithoutRedelivery(t *testing.T) {
 func TestDelayBatches(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		pub := &fakePub{}
-		n, err := notify.New(pub, &notify.Options{Delay: time.Minute, MaxKeys: 3})
+		n, err := notify.New(pub, notify.Options{Delay: time.Minute, MaxKeys: 3})
 		require.NoError(t, err)
 		ctx := context.Background()
 		require.NoError(t, n.Notify(ctx, "b1", "k1"))
@@ -318,7 +318,7 @@ func TestDelayBatches(t *testing.T) {
 
 		// A failed background publish is reported and retried later.
 		var reported []error
-		n2, err := notify.New(pub, &notify.Options{Delay: time.Minute, OnError: func(err error) { reported = append(reported, err) }})
+		n2, err := notify.New(pub, notify.Options{Delay: time.Minute, OnError: func(err error) { reported = append(reported, err) }})
 		require.NoError(t, err)
 		pub.fail = []error{errors.New("boom")}
 		require.NoError(t, n2.Notify(ctx, "b3", "z1"))
@@ -335,7 +335,7 @@ func TestDelayBatches(t *testing.T) {
 
 func TestMessagesStayBelowSNSLimit(t *testing.T) {
 	pub := &fakePub{}
-	n, err := notify.New(pub, &notify.Options{Delay: time.Hour, MaxKeys: 5000})
+	n, err := notify.New(pub, notify.Options{Delay: time.Hour, MaxKeys: 5000})
 	require.NoError(t, err)
 	ctx := context.Background()
 	const keys = 4000
@@ -362,7 +362,7 @@ func TestMessagesStayBelowSNSLimit(t *testing.T) {
 // notifier.
 func TestRecorderNotifiesOverSNS(t *testing.T) {
 	srv := newSNSServer(t)
-	n, err := notify.New(newPublisher(t, srv, 3, topic), nil)
+	n, err := notify.New(newPublisher(t, srv, 3, topic), notify.Options{})
 	require.NoError(t, err)
 	mem := memsink.New()
 	var retried []error

@@ -30,7 +30,7 @@ type afterLister interface {
 // The message names LogFile.Bucket; Options.Bucket of SinkOptions
 // overrides it.
 func Sink(inner trail.Sink, n *Notifier) trail.Sink {
-	return SinkWithOptions(inner, n, nil)
+	return SinkWithOptions(inner, n, SinkOptions{})
 }
 
 // SinkOptions tune the wrapper of SinkWithOptions. The zero value names
@@ -42,12 +42,9 @@ type SinkOptions struct {
 	Bucket string
 }
 
-// SinkWithOptions is Sink with options; opts may be nil.
-func SinkWithOptions(inner trail.Sink, n *Notifier, opts *SinkOptions) trail.Sink {
-	b := &base{inner: inner, n: n, stored: map[string]struct{}{}}
-	if opts != nil {
-		b.opts = *opts
-	}
+// SinkWithOptions is Sink with options.
+func SinkWithOptions(inner trail.Sink, n *Notifier, opts SinkOptions) trail.Sink {
+	b := &base{inner: inner, n: n, stored: map[string]struct{}{}, opts: opts}
 	d, isD := inner.(trail.DigestSink)
 	r, isR := inner.(trail.ObjectReader)
 	a, isA := inner.(afterLister)

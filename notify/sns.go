@@ -40,8 +40,9 @@ var _ Publisher = (*SNS)(nil)
 var topicARN = regexp.MustCompile(`^arn:[a-z-]+:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$`)
 
 // NewSNS returns a Publisher that publishes to the topic ARN through client
-// (the writer needs sns:Publish on the topic). opts may be nil.
-func NewSNS(client SNSAPI, topic string, opts *SNSOptions) (*SNS, error) {
+// (the writer needs sns:Publish on the topic). The zero SNSOptions is
+// the default.
+func NewSNS(client SNSAPI, topic string, opts SNSOptions) (*SNS, error) {
 	if client == nil {
 		return nil, errors.New("notify: nil SNS client")
 	}
@@ -49,9 +50,7 @@ func NewSNS(client SNSAPI, topic string, opts *SNSOptions) (*SNS, error) {
 		return nil, fmt.Errorf("notify: topic %q: want an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)", topic)
 	}
 	s := &SNS{api: client, topic: topic}
-	if opts != nil {
-		s.opts = *opts
-	}
+	s.opts = opts
 	if len(s.opts.Subject) > 100 {
 		return nil, errors.New("notify: Subject longer than 100 characters")
 	}

@@ -258,7 +258,7 @@ func (h *handler) record(st *state, status int) bool {
 		ev.Resources = h.opts.Resources(st.req)
 	}
 	if h.opts.CaptureParameters && ev.RequestParameters == nil {
-		ev.RequestParameters = buildParams(st.req, st.body, st.omitted, h.redact)
+		ev.RequestParameters = buildParams(st.req, st.body, st.omitted, h.opts.CaptureHeaders, h.redact)
 	}
 	if err := h.rec.Record(recordCtx, ev); err != nil {
 		if h.opts.OnError != nil {

@@ -77,9 +77,15 @@ type Options struct {
 	// application/json or ends in +json are read.
 	MaxBodyBytes int64
 
+	// CaptureHeaders names request headers that CaptureParameters records
+	// under "headers" (a string, or an array for a repeated header), their
+	// values redacted as the rest. Default none.
+	CaptureHeaders []string
+
 	// Redact reports whether the value under a query parameter name, path
-	// wildcard or JSON object key (at any depth) is a secret. Secrets are
-	// recorded as HIDDEN_DUE_TO_SECURITY_REASONS. Default DefaultRedact.
+	// wildcard, captured header name or JSON object key (at any depth) is a
+	// secret. Secrets are recorded as HIDDEN_DUE_TO_SECURITY_REASONS.
+	// Default DefaultRedact.
 	Redact func(key string) bool
 
 	// FailClosed answers 503 Service Unavailable, with a Retry-After header,
@@ -132,21 +138,82 @@ func DefaultReadOnly(r *http.Request) bool {
 	return false
 }
 
-// DefaultRedact reports whether key names a secret: it contains, ignoring
-// case, one of password, passwd, secret, token, apikey, api_key, api-key,
-// authorization, credential, private_key, privatekey, cookie or signature.
+// DefaultRedact reports whether key names a secret. Case is ignored. A key
+// is a secret when it contains one of the words of [SecretWords] (password,
+// secret, token, session, authorization, cookie, signature, credential,
+// card_number, access_key, api_key, client_secret, …), or when one of its
+// parts (split at '_', '-', '.', other punctuation and camelCase humps: "userPin" is
+// "user" and "pin") is one of [SecretParts] (pwd, pass, pin, otp, ssn, cvv,
+// jwt, auth, sig, …). Short words are matched as whole parts so that
+// "shipping", "design" or "author" are not redacted.
 func DefaultRedact(key string) bool {
 	for _, w := range secretWords {
 		if containsFold(key, w) {
 			return true
 		}
 	}
+	for i := 0; i < len(key); {
+		j := partEnd(key, i)
+		if j > i && isSecretPart(key[i:j]) {
+			return true
+		}
+		i = max(j, i+1)
+	}
 	return false
 }
 
+// SecretWords returns the words DefaultRedact looks for anywhere in a key
+// (lower case; matched ignoring case).
+func SecretWords() []string { return append([]string(nil), secretWords[:]...) }
+
+// SecretParts returns the words DefaultRedact matches as a whole part of a
+// key (lower case; matched ignoring case).
+func SecretParts() []string { return append([]string(nil), secretParts[:]...) }
+
 var secretWords = [...]string{
-	"password", "passwd", "secret", "token", "apikey", "api_key", "api-key",
-	"authorization", "credential", "private_key", "privatekey", "cookie", "signature",
+	"password", "passwd", "passcode", "passphrase", "secret", "token", "apikey", "api_key", "api-key",
+	"authorization", "credential", "private_key", "privatekey", "private-key", "cookie", "signature",
+	"session", "access_key", "accesskey", "access-key", "card_number", "cardnumber", "card-number",
+	"client_secret", "security_code", "securitycode",
+}
+
+var secretParts = [...]string{
+	"pwd", "pw", "pass", "pin", "otp", "totp", "hotp", "mfa", "ssn", "cvv", "cvv2", "cvc", "jwt", "auth", "sig",
+	"pan", "iban", "bearer", "sid",
+}
+
+// partEnd returns the end of the part of key that starts at i: a run of
+// letters and digits, ended before an upper-case letter that follows a
+// lower-case one (camelCase) or before an upper-case letter that starts a
+// new word after a run of capitals ("JWTToken": "JWT", "Token").
+func partEnd(key string, i int) int {
+	j := i
+	for j < len(key) && isAlnum(key[j]) {
+		if j > i {
+			prev, c := key[j-1], key[j]
+			if isUpper(c) && !isUpper(prev) {
+				break
+			}
+			if isUpper(prev) && !isUpper(c) && j-1 > i && !isDigit(c) {
+				return j - 1
+			}
+		}
+		j++
+	}
+	return j
+}
+
+func isUpper(c byte) bool { return 'A' <= c && c <= 'Z' }
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+func isAlnum(c byte) bool { return isUpper(c) || 'a' <= c && c <= 'z' || isDigit(c) }
+
+func isSecretPart(p string) bool {
+	for _, w := range secretParts {
+		if len(p) == len(w) && containsFold(p, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // containsFold reports whether s contains the lower-case ASCII word w,

@@ -91,7 +91,11 @@ func readBody(r *http.Request, limit int64) (body []byte, omitted string, replay
 // "bodyOmitted":"…"}, each member only when it has content. It returns nil
 // when there is nothing to record or the result would exceed CloudTrail's
 // 100 KB.
-func buildParams(r *http.Request, body []byte, omitted string, redact func(string) bool) json.RawMessage {
+//
+// A part that would not fit (path, query, headers, body) is left out and
+// marked: "pathOmitted", "queryOmitted", "headersOmitted" or "bodyOmitted"
+// set to "TooLarge".
+func buildParams(r *http.Request, body []byte, omitted string, headers []string, redact func(string) bool) json.RawMessage {
 	var b []byte
 	member := func(name string) {
 		if len(b) == 0 {
@@ -102,7 +106,15 @@ func buildParams(r *http.Request, body []byte, omitted string, redact func(strin
 		b = jsontext.AppendString(b, name)
 		b = append(b, ':')
 	}
+	var marks []string // members left out for size
+	fits := func(mark int, name string) {
+		if len(b) > maxParams-256 {
+			b = b[:mark]
+			marks = append(marks, name)
+		}
+	}
 	if names := wildcards(r.Pattern); len(names) > 0 {
+		mark := len(b)
 		n := 0
 		for _, name := range names {
 			v := r.PathValue(name)
@@ -123,10 +135,12 @@ func buildParams(r *http.Request, body []byte, omitted string, redact func(strin
 		if n > 0 {
 			b = append(b, '}')
 		}
+		fits(mark, "pathOmitted")
 	}
 	if r.URL != nil && r.URL.RawQuery != "" {
 		q := r.URL.Query()
 		if len(q) > 0 {
+			mark := len(b)
 			member("query")
 			b = append(b, '{')
 			keys := make([]string, 0, len(q))
@@ -158,6 +172,34 @@ func buildParams(r *http.Request, body []byte, omitted string, redact func(strin
 				b = append(b, ']')
 			}
 			b = append(b, '}')
+			fits(mark, "queryOmitted")
+		}
+	}
+	if len(headers) > 0 {
+		mark := len(b)
+		n := 0
+		for _, name := range headers {
+			vs := r.Header.Values(name)
+			if len(vs) == 0 {
+				continue
+			}
+			if n == 0 {
+				member("headers")
+				b = append(b, '{')
+			} else {
+				b = append(b, ',')
+			}
+			n++
+			b = jsontext.AppendString(b, name)
+			b = append(b, ':')
+			if redact(name) {
+				vs = []string{Hidden}
+			}
+			b = appendStrings(b, vs)
+		}
+		if n > 0 {
+			b = append(b, '}')
+			fits(mark, "headersOmitted")
 		}
 	}
 	if body != nil {
@@ -177,6 +219,10 @@ func buildParams(r *http.Request, body []byte, omitted string, redact func(strin
 		member("bodyOmitted")
 		b = jsontext.AppendString(b, omitted)
 	}
+	for _, m := range marks {
+		member(m)
+		b = jsontext.AppendString(b, omitTooLarge)
+	}
 	if len(b) == 0 {
 		return nil
 	}
@@ -185,6 +231,21 @@ func buildParams(r *http.Request, body []byte, omitted string, redact func(strin
 		return nil
 	}
 	return b
+}
+
+// appendStrings appends one string, or an array of several.
+func appendStrings(b []byte, vs []string) []byte {
+	if len(vs) == 1 {
+		return jsontext.AppendString(b, vs[0])
+	}
+	b = append(b, '[')
+	for j, v := range vs {
+		if j > 0 {
+			b = append(b, ',')
+		}
+		b = jsontext.AppendString(b, v)
+	}
+	return append(b, ']')
 }
 
 // wildcards returns the names of the wildcards of a ServeMux pattern

@@ -191,7 +191,7 @@ func TestDefaults(t *testing.T) {
 			"password": true, "newPassword": true, "PASSWD": true, "clientSecret": true, "access_token": true,
 			"X-Api-Key": true, "apiKey": true, "Authorization": true, "credentials": true, "private_key": true,
 			"cookie": true, "signature": true,
-			"user": false, "name": false, "pass": false, "key": false, "": false, "tokenize"[:4]: false,
+			"user": false, "name": false, "pass": true, "key": false, "": false, "tokenize"[:4]: false,
 		} {
 			assert.Equal(t, want, trailhttp.DefaultRedact(key), key)
 		}

@@ -163,7 +163,7 @@ func (r *Recorder) Events() []trail.Event {
 func (r *Recorder) FindEvents(m Matcher) []trail.Event {
 	r.tb.Helper()
 	r.flush(r.tb)
-	return r.Sink.Find(m)
+	return r.Sink.FindEvents(m)
 }
 
 // RequireEvent flushes the recorder and returns the one delivered event m

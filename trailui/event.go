@@ -43,9 +43,9 @@ type trailMatch struct {
 
 // findEvent looks one event up by its ID.
 func (h *Handler) findEvent(ctx context.Context, id string) (*trail.Event, error) {
-	res, err := h.rec.Query(ctx, trail.LookupQuery{
-		Attributes: []trail.LookupAttribute{{Key: trail.LookupEventID, Value: id}},
-		MaxResults: 1,
+	res, err := h.rec.Query(ctx, trail.QueryInput{
+		LookupAttributes: []trail.LookupAttribute{{Key: trail.LookupEventID, Value: id}},
+		MaxResults:       1,
 	})
 	if err != nil {
 		return nil, err

@@ -90,21 +90,21 @@ func parseTime(s string) (time.Time, error) {
 const formTime = "2006-01-02T15:04:05"
 
 // queryFrom builds the history query of the request's filters.
-func queryFrom(v url.Values) (trail.LookupQuery, *historyView, error) {
-	var q trail.LookupQuery
+func queryFrom(v url.Values) (trail.QueryInput, *historyView, error) {
+	var q trail.QueryInput
 	hv := &historyView{}
 	for _, f := range filterFields {
 		val := strings.TrimSpace(v.Get(f.Param))
 		hv.Fields = append(hv.Fields, inputField{f, val})
 		if val != "" {
-			q.Attributes = append(q.Attributes, trail.LookupAttribute{Key: f.Key, Value: val})
+			q.LookupAttributes = append(q.LookupAttributes, trail.LookupAttribute{Key: f.Key, Value: val})
 		}
 	}
 	switch ro := v.Get("ro"); ro {
 	case "":
 	case "true", "false":
 		hv.ReadOnly = ro
-		q.Attributes = append(q.Attributes, trail.LookupAttribute{Key: trail.LookupReadOnly, Value: ro})
+		q.LookupAttributes = append(q.LookupAttributes, trail.LookupAttribute{Key: trail.LookupReadOnly, Value: ro})
 	default:
 		return q, hv, errors.New("read-only: want true or false")
 	}
@@ -132,7 +132,7 @@ func queryFrom(v url.Values) (trail.LookupQuery, *historyView, error) {
 		}
 		*b.t, *b.s = t, t.Format(formTime)
 	}
-	hv.Filtered = len(q.Attributes) > 0 || q.Errors != trail.AnyOutcome || hv.Start != "" || hv.End != ""
+	hv.Filtered = len(q.LookupAttributes) > 0 || q.Errors != trail.AnyOutcome || hv.Start != "" || hv.End != ""
 	return q, hv, nil
 }
 

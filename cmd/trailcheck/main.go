@@ -6,8 +6,11 @@
 // Usage:
 //
 //	trailcheck validate --dir DIR --public-key PEM --trail-arn ARN --start T [flags]
+//	trailcheck explain --config CONFIG.json --event EVENT.json [--json]
 //
-// Run `trailcheck validate --help` for every flag and examples.
+// Run `trailcheck validate --help` for every flag and examples. explain says
+// which trails of a recorder configuration select an event, by which
+// selector, and whether history keeps it (trail.Recorder.Explain).
 //
 // Exit codes: 0 everything valid; 1 something INVALID (including the extra
 // checks); 2 usage error; 3 validation could not run (I/O error, no public
@@ -54,9 +57,10 @@ const usageTop = `trailcheck - validate CloudTrail log and digest files offline
 Usage:
   trailcheck validate --dir DIR --public-key PEM --trail-arn ARN --start T [flags]
   trailcheck validate --s3-bucket B [--endpoint URL] --public-key PEM --trail-arn ARN --start T [flags]
+  trailcheck explain --config CONFIG.json --event EVENT.json [--json]
   trailcheck help
 
-Run "trailcheck validate --help" for the flags.
+Run "trailcheck validate --help" or "trailcheck explain --help" for the flags.
 
 Exit codes: 0 all valid, 1 something INVALID, 2 usage error, 3 validation could not run.
 `
@@ -118,6 +122,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "validate":
 		return runValidate(args[1:], stdout, stderr)
+	case "explain":
+		return runExplain(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usageTop)
 		return exitOK

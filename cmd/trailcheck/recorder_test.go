@@ -47,7 +47,7 @@ func recordTree(t *testing.T, key *rsa.PrivateKey) *recordedTree {
 		tr.start = time.Now().UTC()
 		rec, err := trail.New(trail.Config{AccountID: "111122223333", Region: "us-east-1", AuditSource: "-", Trails: []trail.Trail{{
 			Name: "main", Bucket: "audit-bucket", Interval: 10 * time.Minute,
-			Sinks:      []trail.Sink{filesink.New(tr.dir, &filesink.Options{NoSync: true})},
+			Sinks:      []trail.Sink{filesink.New(tr.dir, filesink.Options{NoSync: true})},
 			Validation: &trail.Validation{Signer: key, Period: time.Hour},
 		}}})
 		require.NoError(t, err)

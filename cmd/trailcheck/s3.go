@@ -31,7 +31,7 @@ func openS3(ctx context.Context, bucket, endpoint, trailARN string) (verify.Stor
 			o.UsePathStyle = true
 		}
 	})
-	st, err := s3sink.New(client, bucket, nil)
+	st, err := s3sink.New(client, bucket, s3sink.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("S3 bucket %s: %w", bucket, err)
 	}

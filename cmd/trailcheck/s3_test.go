@@ -49,7 +49,7 @@ func TestValidateS3(t *testing.T) {
 	require.NoError(t, err)
 	pem := filepath.Join(t.TempDir(), "pub.pem")
 	require.NoError(t, os.WriteFile(pem, trail.PublicKeyInfo(&key.PublicKey).PEM(), 0o644))
-	sink, err := s3sink.New(client, bucket, nil)
+	sink, err := s3sink.New(client, bucket, s3sink.Options{})
 	require.NoError(t, err)
 	start := time.Now().UTC().Add(-time.Second)
 	rec, err := trail.New(trail.Config{AccountID: "111122223333", Region: "us-east-1", AuditSource: "-", Trails: []trail.Trail{{

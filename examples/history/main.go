@@ -100,9 +100,9 @@ func run(ctx context.Context, w io.Writer, db string, n int) error {
 
 	// Query: several attributes at once, and only failed calls.
 	var failed []trail.LookupEvent
-	q := trail.LookupQuery{
-		Attributes: []trail.LookupAttribute{{Key: trail.LookupUsername, Value: "bob"}, {Key: trail.LookupReadOnly, Value: "false"}},
-		Errors:     trail.OnlyErrors,
+	q := trail.QueryInput{
+		LookupAttributes: []trail.LookupAttribute{{Key: trail.LookupUsername, Value: "bob"}, {Key: trail.LookupReadOnly, Value: "false"}},
+		Errors:           trail.OnlyErrors,
 	}
 	for ev, err := range rec.QueryEvents(ctx, q) {
 		if err != nil {

@@ -83,7 +83,7 @@ func newService(cfg config) (*service, error) {
 		Trails: []trail.Trail{{
 			Name:       trailName,
 			Bucket:     bucket,
-			Sinks:      []trail.Sink{filesink.New(cfg.Dir, nil)},
+			Sinks:      []trail.Sink{filesink.New(cfg.Dir, filesink.Options{})},
 			Validation: &trail.Validation{Signer: cfg.Key, Period: cfg.DigestPeriod},
 			Interval:   cfg.Interval,
 		}},

@@ -64,7 +64,7 @@ func run(out string, n int, span, period time.Duration) error {
 	}
 
 	ctx := context.Background()
-	disk := filesink.New(out, nil)
+	disk := filesink.New(out, filesink.Options{})
 	validation := &trail.Validation{Signer: key, Period: period}
 	trails := []trail.Trail{
 		{ // every management event of every region

@@ -168,7 +168,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return fmt.Errorf("write public key: %w", err)
 	}
 
-	opts := &s3sink.Options{BucketOwnerFullControl: s.ownerFullControl}
+	opts := s3sink.Options{BucketOwnerFullControl: s.ownerFullControl}
 	if s.kmsKey != "" {
 		opts.Encryption, opts.KMSKeyID = s3sink.SSEKMS, s.kmsKey
 	}
@@ -181,11 +181,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	var sink trail.Sink = bucketSink
 	if s.snsTopic != "" {
-		pub, err := notify.NewSNS(sns.NewFromConfig(cfg), s.snsTopic, nil)
+		pub, err := notify.NewSNS(sns.NewFromConfig(cfg), s.snsTopic, notify.SNSOptions{})
 		if err != nil {
 			return err
 		}
-		n, err := notify.New(pub, nil)
+		n, err := notify.New(pub, notify.Options{})
 		if err != nil {
 			return err
 		}
@@ -194,7 +194,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	sinks := []trail.Sink{sink}
 	var logs *cwlogsink.Sink
 	if s.logGroup != "" {
-		logs, err = cwlogsink.New(cloudwatchlogs.NewFromConfig(cfg), s.logGroup, nil)
+		logs, err = cwlogsink.New(cloudwatchlogs.NewFromConfig(cfg), s.logGroup, cwlogsink.Options{})
 		if err != nil {
 			return err
 		}

@@ -97,7 +97,7 @@ func run() error {
 		return err
 	}
 	fmt.Println("\nwho changed the trails (from trail \"security-audit\"):")
-	for _, e := range audit.FindEvents(func(e *trail.Event) bool { return e.EventSource == trail.DefaultAuditSource && !e.IsReadOnly() }) {
+	for _, e := range audit.FindEvents(memsink.MatchFunc(func(e *trail.Event) bool { return e.EventSource == trail.DefaultAuditSource && !e.IsReadOnly() })) {
 		fmt.Printf("  %s  %-18s by %-6s %s\n", e.EventTime.Format(time.TimeOnly), e.EventName, orUnknown(e.UserIdentity.UserName), e.RequestParameters)
 	}
 	return nil

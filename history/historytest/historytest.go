@@ -167,7 +167,7 @@ func cmpHistory(a, b *trail.Event) int {
 
 // expect returns the IDs of the events of all that q matches, in history
 // order.
-func expect(all []trail.Event, q trail.LookupQuery) []string {
+func expect(all []trail.Event, q trail.QueryInput) []string {
 	now := time.Now()
 	lo, hi := q.TimeBounds(now)
 	var evs []*trail.Event
@@ -206,7 +206,7 @@ func appendAll(t *testing.T, s trail.HistoryStore, evs []trail.Event) {
 
 // all pages through q and returns every event, checking the page
 // invariants on the way.
-func all(t *testing.T, s trail.HistoryStore, q trail.LookupQuery) []trail.Event {
+func all(t *testing.T, s trail.HistoryStore, q trail.QueryInput) []trail.Event {
 	t.Helper()
 	var out []trail.Event
 	for range 100000 {
@@ -235,7 +235,7 @@ func newWith(t *testing.T, newStore func(t *testing.T) trail.HistoryStore, evs [
 
 func testEmpty(t *testing.T, newStore func(t *testing.T) trail.HistoryStore) {
 	s := newStore(t)
-	page, err := s.Lookup(context.Background(), &trail.LookupQuery{})
+	page, err := s.Lookup(context.Background(), &trail.QueryInput{})
 	require.NoError(t, err)
 	require.Empty(t, page.Events)
 	require.Empty(t, page.NextToken)
@@ -249,7 +249,7 @@ func testRoundTrip(t *testing.T, newStore func(t *testing.T) trail.HistoryStore)
 	for i := range evs {
 		byID[evs[i].EventID] = &evs[i]
 	}
-	got := all(t, s, trail.LookupQuery{MaxResults: 1000})
+	got := all(t, s, trail.QueryInput{MaxResults: 1000})
 	require.Len(t, got, len(evs))
 	for i := range got {
 		want := byID[got[i].EventID]
@@ -271,8 +271,8 @@ func testOrder(t *testing.T, newStore func(t *testing.T) trail.HistoryStore) {
 	rev := slices.Clone(evs)
 	slices.Reverse(rev)
 	s := newWith(t, newStore, rev)
-	got := all(t, s, trail.LookupQuery{MaxResults: 7})
-	require.Equal(t, expect(evs, trail.LookupQuery{}), ids(got), "want newest first, event ID descending within a second")
+	got := all(t, s, trail.QueryInput{MaxResults: 7})
+	require.Equal(t, expect(evs, trail.QueryInput{}), ids(got), "want newest first, event ID descending within a second")
 }
 
 func testAttributes(t *testing.T, newStore func(t *testing.T) trail.HistoryStore) {
@@ -307,7 +307,7 @@ func testAttributes(t *testing.T, newStore func(t *testing.T) trail.HistoryStore
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.key)+"="+tt.value, func(t *testing.T) {
-			q := trail.LookupQuery{Attributes: []trail.LookupAttribute{{Key: tt.key, Value: tt.value}}, MaxResults: 13}
+			q := trail.QueryInput{LookupAttributes: []trail.LookupAttribute{{Key: tt.key, Value: tt.value}}, MaxResults: 13}
 			want := expect(evs, q)
 			require.GreaterOrEqual(t, len(want), tt.min, "fixture")
 			got := all(t, s, q)
@@ -325,7 +325,7 @@ func testUsername(t *testing.T, newStore func(t *testing.T) trail.HistoryStore) 
 		ARN: "arn:aws:sts::111122223333:federated-user/dave", AccountID: "111122223333"}
 	s := newWith(t, newStore, evs)
 	for _, name := range []string{"alice", "root", "carol@example.com", "dave", "lambda.amazonaws.com"} {
-		q := trail.LookupQuery{Attributes: []trail.LookupAttribute{{Key: trail.LookupUsername, Value: name}}}
+		q := trail.QueryInput{LookupAttributes: []trail.LookupAttribute{{Key: trail.LookupUsername, Value: name}}}
 		got := all(t, s, q)
 		require.NotEmpty(t, got, name)
 		require.Equal(t, expect(evs, q), ids(got), name)
@@ -351,7 +351,7 @@ func testMultipleAttributes(t *testing.T, newStore func(t *testing.T) trail.Hist
 	}
 	for i, attrs := range tests {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
-			q := trail.LookupQuery{Attributes: attrs, MaxResults: 9}
+			q := trail.QueryInput{LookupAttributes: attrs, MaxResults: 9}
 			require.Equal(t, expect(evs, q), ids(all(t, s, q)))
 		})
 	}
@@ -361,12 +361,12 @@ func testErrors(t *testing.T, newStore func(t *testing.T) trail.HistoryStore) {
 	evs := fixture(200)
 	s := newWith(t, newStore, evs)
 	for _, f := range []trail.ErrorFilter{trail.AnyOutcome, trail.OnlyErrors, trail.NoErrors} {
-		q := trail.LookupQuery{Errors: f, MaxResults: 50}
+		q := trail.QueryInput{Errors: f, MaxResults: 50}
 		want := expect(evs, q)
 		require.NotEmpty(t, want)
 		require.Equal(t, want, ids(all(t, s, q)), "filter %d", f)
 	}
-	q := trail.LookupQuery{Errors: trail.OnlyErrors, Attributes: []trail.LookupAttribute{{Key: trail.LookupUsername, Value: "bob"}}}
+	q := trail.QueryInput{Errors: trail.OnlyErrors, LookupAttributes: []trail.LookupAttribute{{Key: trail.LookupUsername, Value: "bob"}}}
 	require.Equal(t, expect(evs, q), ids(all(t, s, q)))
 }
 
@@ -397,7 +397,7 @@ func testTimeRange(t *testing.T, newStore func(t *testing.T) trail.HistoryStore)
 	all2 := append(slices.Clone(evs), future)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			q := trail.LookupQuery{StartTime: tt.start, EndTime: tt.end, MaxResults: 11}
+			q := trail.QueryInput{StartTime: tt.start, EndTime: tt.end, MaxResults: 11}
 			want := expect(all2, q)
 			got := ids(all(t, s, q))
 			require.Equal(t, want, got)
@@ -407,7 +407,7 @@ func testTimeRange(t *testing.T, newStore func(t *testing.T) trail.HistoryStore)
 		})
 	}
 	t.Run("StartAfterEnd", func(t *testing.T) {
-		_, err := s.Lookup(context.Background(), &trail.LookupQuery{StartTime: at(10), EndTime: at(20)})
+		_, err := s.Lookup(context.Background(), &trail.QueryInput{StartTime: at(10), EndTime: at(20)})
 		require.ErrorIs(t, err, trail.ErrInvalidTimeRange)
 	})
 }
@@ -416,31 +416,31 @@ func testPageSize(t *testing.T, newStore func(t *testing.T) trail.HistoryStore) 
 	evs := fixture(1100)
 	s := newWith(t, newStore, evs)
 	for _, tt := range []struct{ max, want int }{{0, 50}, {-3, 50}, {1, 1}, {50, 50}, {51, 51}, {1000, 1000}, {1001, 1000}, {100000, 1000}} {
-		page, err := s.Lookup(context.Background(), &trail.LookupQuery{MaxResults: tt.max})
+		page, err := s.Lookup(context.Background(), &trail.QueryInput{MaxResults: tt.max})
 		require.NoError(t, err)
 		require.Len(t, page.Events, tt.want, "MaxResults %d", tt.max)
 		require.NotEmpty(t, page.NextToken)
-		require.Equal(t, expect(evs, trail.LookupQuery{})[:tt.want], ids(page.Events))
+		require.Equal(t, expect(evs, trail.QueryInput{})[:tt.want], ids(page.Events))
 	}
 	// The page size may change from page to page.
-	q := trail.LookupQuery{MaxResults: 10}
+	q := trail.QueryInput{MaxResults: 10}
 	page, err := s.Lookup(context.Background(), &q)
 	require.NoError(t, err)
 	q.MaxResults, q.NextToken = 25, page.NextToken
 	page2, err := s.Lookup(context.Background(), &q)
 	require.NoError(t, err)
-	require.Equal(t, expect(evs, trail.LookupQuery{})[10:35], ids(page2.Events))
+	require.Equal(t, expect(evs, trail.QueryInput{})[10:35], ids(page2.Events))
 }
 
 func testPaging(t *testing.T, newStore func(t *testing.T) trail.HistoryStore) {
 	evs := fixture(250)
 	s := newWith(t, newStore, evs)
 	for _, size := range []int{1, 3, 50} {
-		got := all(t, s, trail.LookupQuery{MaxResults: size})
-		require.Equal(t, expect(evs, trail.LookupQuery{}), ids(got), "page size %d", size)
+		got := all(t, s, trail.QueryInput{MaxResults: size})
+		require.Equal(t, expect(evs, trail.QueryInput{}), ids(got), "page size %d", size)
 	}
 	// A result that fills its last page exactly has no NextToken there.
-	q := trail.LookupQuery{Attributes: []trail.LookupAttribute{{Key: trail.LookupEventName, Value: "Pay"}}}
+	q := trail.QueryInput{LookupAttributes: []trail.LookupAttribute{{Key: trail.LookupEventName, Value: "Pay"}}}
 	n := len(expect(evs, q))
 	q.MaxResults = n
 	page, err := s.Lookup(context.Background(), &q)
@@ -452,8 +452,8 @@ func testPaging(t *testing.T, newStore func(t *testing.T) trail.HistoryStore) {
 func testConsistentAfterInsert(t *testing.T, newStore func(t *testing.T) trail.HistoryStore) {
 	evs := fixture(200)
 	s := newWith(t, newStore, evs)
-	want := expect(evs, trail.LookupQuery{})
-	q := trail.LookupQuery{MaxResults: 20}
+	want := expect(evs, trail.QueryInput{})
+	q := trail.QueryInput{MaxResults: 20}
 	page, err := s.Lookup(context.Background(), &q)
 	require.NoError(t, err)
 	got := ids(page.Events)
@@ -483,8 +483,8 @@ func testConsistentAfterPrune(t *testing.T, newStore func(t *testing.T) trail.Hi
 	if !ok {
 		t.Skip("store does not implement trail.Pruner")
 	}
-	want := expect(evs, trail.LookupQuery{})
-	q := trail.LookupQuery{MaxResults: 30}
+	want := expect(evs, trail.QueryInput{})
+	q := trail.QueryInput{MaxResults: 30}
 	page, err := s.Lookup(context.Background(), &q)
 	require.NoError(t, err)
 	got := ids(page.Events)
@@ -513,7 +513,7 @@ func testInvalidToken(t *testing.T, newStore func(t *testing.T) trail.HistorySto
 	s := newWith(t, newStore, evs)
 	other := newWith(t, newStore, evs)
 	ctx := context.Background()
-	q := trail.LookupQuery{MaxResults: 5, Attributes: []trail.LookupAttribute{{Key: trail.LookupReadOnly, Value: "false"}}}
+	q := trail.QueryInput{MaxResults: 5, LookupAttributes: []trail.LookupAttribute{{Key: trail.LookupReadOnly, Value: "false"}}}
 	page, err := s.Lookup(ctx, &q)
 	require.NoError(t, err)
 	tok := page.NextToken
@@ -526,15 +526,15 @@ func testInvalidToken(t *testing.T, newStore func(t *testing.T) trail.HistorySto
 	tests := []struct {
 		name  string
 		store trail.HistoryStore
-		q     trail.LookupQuery
+		q     trail.QueryInput
 	}{
-		{"Garbage", s, trail.LookupQuery{NextToken: "not a token"}},
-		{"Base64Garbage", s, trail.LookupQuery{NextToken: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}},
-		{"Tampered", s, trail.LookupQuery{MaxResults: 5, Attributes: q.Attributes, NextToken: string(flip)}},
-		{"Truncated", s, trail.LookupQuery{MaxResults: 5, Attributes: q.Attributes, NextToken: tok[:len(tok)-3]}},
-		{"OtherQuery", s, trail.LookupQuery{MaxResults: 5, Attributes: []trail.LookupAttribute{{Key: trail.LookupReadOnly, Value: "true"}}, NextToken: tok}},
-		{"OtherTimeRange", s, trail.LookupQuery{MaxResults: 5, Attributes: q.Attributes, StartTime: evs[50].EventTime, NextToken: tok}},
-		{"OtherStore", other, trail.LookupQuery{MaxResults: 5, Attributes: q.Attributes, NextToken: tok}},
+		{"Garbage", s, trail.QueryInput{NextToken: "not a token"}},
+		{"Base64Garbage", s, trail.QueryInput{NextToken: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}},
+		{"Tampered", s, trail.QueryInput{MaxResults: 5, LookupAttributes: q.LookupAttributes, NextToken: string(flip)}},
+		{"Truncated", s, trail.QueryInput{MaxResults: 5, LookupAttributes: q.LookupAttributes, NextToken: tok[:len(tok)-3]}},
+		{"OtherQuery", s, trail.QueryInput{MaxResults: 5, LookupAttributes: []trail.LookupAttribute{{Key: trail.LookupReadOnly, Value: "true"}}, NextToken: tok}},
+		{"OtherTimeRange", s, trail.QueryInput{MaxResults: 5, LookupAttributes: q.LookupAttributes, StartTime: evs[50].EventTime, NextToken: tok}},
+		{"OtherStore", other, trail.QueryInput{MaxResults: 5, LookupAttributes: q.LookupAttributes, NextToken: tok}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -551,10 +551,10 @@ func testInvalidToken(t *testing.T, newStore func(t *testing.T) trail.HistorySto
 func testInvalidQuery(t *testing.T, newStore func(t *testing.T) trail.HistoryStore) {
 	s := newStore(t)
 	ctx := context.Background()
-	for _, q := range []trail.LookupQuery{
-		{Attributes: []trail.LookupAttribute{{Key: "Nope", Value: "x"}}},
-		{Attributes: []trail.LookupAttribute{{Key: trail.LookupEventName, Value: ""}}},
-		{Attributes: []trail.LookupAttribute{{Key: trail.LookupReadOnly, Value: "yes"}}},
+	for _, q := range []trail.QueryInput{
+		{LookupAttributes: []trail.LookupAttribute{{Key: "Nope", Value: "x"}}},
+		{LookupAttributes: []trail.LookupAttribute{{Key: trail.LookupEventName, Value: ""}}},
+		{LookupAttributes: []trail.LookupAttribute{{Key: trail.LookupReadOnly, Value: "yes"}}},
 		{Errors: trail.ErrorFilter(9)},
 	} {
 		_, err := s.Lookup(ctx, &q)
@@ -576,16 +576,16 @@ func testIdempotent(t *testing.T, newStore func(t *testing.T) trail.HistoryStore
 	fresh2 := fresh
 	fresh2.EventName = "SecondCopy"
 	require.NoError(t, s.Append(context.Background(), []trail.Event{fresh, fresh2}))
-	got := all(t, s, trail.LookupQuery{MaxResults: 1000})
-	require.Equal(t, expect(append(slices.Clone(evs), fresh), trail.LookupQuery{}), ids(got))
+	got := all(t, s, trail.QueryInput{MaxResults: 1000})
+	require.Equal(t, expect(append(slices.Clone(evs), fresh), trail.QueryInput{}), ids(got))
 	for _, id := range []string{evs[3].EventID, fresh.EventID} {
-		page, err := s.Lookup(context.Background(), &trail.LookupQuery{Attributes: []trail.LookupAttribute{{Key: trail.LookupEventID, Value: id}}})
+		page, err := s.Lookup(context.Background(), &trail.QueryInput{LookupAttributes: []trail.LookupAttribute{{Key: trail.LookupEventID, Value: id}}})
 		require.NoError(t, err)
 		require.Len(t, page.Events, 1)
 		require.NotEqual(t, "Changed", page.Events[0].EventName)
 		require.NotEqual(t, "SecondCopy", page.Events[0].EventName)
 	}
-	page, err := s.Lookup(context.Background(), &trail.LookupQuery{Attributes: []trail.LookupAttribute{{Key: trail.LookupEventName, Value: "Changed"}}})
+	page, err := s.Lookup(context.Background(), &trail.QueryInput{LookupAttributes: []trail.LookupAttribute{{Key: trail.LookupEventName, Value: "Changed"}}})
 	require.NoError(t, err)
 	require.Empty(t, page.Events)
 }
@@ -608,11 +608,11 @@ func testPrune(t *testing.T, newStore func(t *testing.T) trail.HistoryStore) {
 	n, err := p.Prune(ctx, cut)
 	require.NoError(t, err)
 	require.Equal(t, len(evs)-len(want), n)
-	require.Equal(t, expect(want, trail.LookupQuery{}), ids(all(t, s, trail.LookupQuery{MaxResults: 1000})))
-	for _, q := range []trail.LookupQuery{
-		{Attributes: []trail.LookupAttribute{{Key: trail.LookupEventName, Value: "CreateOrder"}}},
-		{Attributes: []trail.LookupAttribute{{Key: trail.LookupResourceType, Value: "AWS::KMS::Key"}}},
-		{Attributes: []trail.LookupAttribute{{Key: trail.LookupEventID, Value: evs[140].EventID}}},
+	require.Equal(t, expect(want, trail.QueryInput{}), ids(all(t, s, trail.QueryInput{MaxResults: 1000})))
+	for _, q := range []trail.QueryInput{
+		{LookupAttributes: []trail.LookupAttribute{{Key: trail.LookupEventName, Value: "CreateOrder"}}},
+		{LookupAttributes: []trail.LookupAttribute{{Key: trail.LookupResourceType, Value: "AWS::KMS::Key"}}},
+		{LookupAttributes: []trail.LookupAttribute{{Key: trail.LookupEventID, Value: evs[140].EventID}}},
 	} {
 		require.Equal(t, expect(want, q), ids(all(t, s, q)))
 	}
@@ -622,7 +622,7 @@ func testPrune(t *testing.T, newStore func(t *testing.T) trail.HistoryStore) {
 	n, err = p.Prune(ctx, time.Now().Add(time.Hour))
 	require.NoError(t, err)
 	require.Equal(t, len(want), n)
-	require.Empty(t, all(t, s, trail.LookupQuery{}))
+	require.Empty(t, all(t, s, trail.QueryInput{}))
 }
 
 func testConcurrent(t *testing.T, newStore func(t *testing.T) trail.HistoryStore) {
@@ -650,7 +650,7 @@ func testConcurrent(t *testing.T, newStore func(t *testing.T) trail.HistoryStore
 	go func() {
 		defer wg.Done()
 		for range 20 {
-			q := trail.LookupQuery{MaxResults: 20, Attributes: []trail.LookupAttribute{{Key: trail.LookupReadOnly, Value: "false"}}}
+			q := trail.QueryInput{MaxResults: 20, LookupAttributes: []trail.LookupAttribute{{Key: trail.LookupReadOnly, Value: "false"}}}
 			for range 5 {
 				page, err := s.Lookup(ctx, &q)
 				if err != nil {
@@ -670,5 +670,5 @@ func testConcurrent(t *testing.T, newStore func(t *testing.T) trail.HistoryStore
 		require.NoError(t, err)
 	}
 	appendAll(t, s, evs[:25]) // the part no writer started with
-	require.Equal(t, expect(evs, trail.LookupQuery{}), ids(all(t, s, trail.LookupQuery{MaxResults: 1000})))
+	require.Equal(t, expect(evs, trail.QueryInput{}), ids(all(t, s, trail.QueryInput{MaxResults: 1000})))
 }

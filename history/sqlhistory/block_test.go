@@ -192,7 +192,7 @@ func testMigrateV1(t *testing.T, db *sql.DB, d Dialect, prefix string) {
 	require.Equal(t, len(evs), n)
 
 	name := evs[100].EventName
-	q := trail.LookupQuery{Attributes: []trail.LookupAttribute{{Key: trail.LookupEventName, Value: name}}, MaxResults: 1000}
+	q := trail.QueryInput{LookupAttributes: []trail.LookupAttribute{{Key: trail.LookupEventName, Value: name}}, MaxResults: 1000}
 	var want []string
 	for i := len(evs) - 1; i >= 0; i-- {
 		if evs[i].EventName == name {
@@ -262,7 +262,7 @@ func TestMergeIDs(t *testing.T) {
 	require.NoError(t, db.QueryRow(`SELECT SUM(n) FROM trail_blocks`).Scan(&n))
 	require.Equal(t, 1500, n)
 	for _, i := range []int{0, 700, 1499} {
-		page, err := s.Lookup(ctx, &trail.LookupQuery{Attributes: []trail.LookupAttribute{{Key: trail.LookupEventID, Value: evs[i].EventID}}})
+		page, err := s.Lookup(ctx, &trail.QueryInput{LookupAttributes: []trail.LookupAttribute{{Key: trail.LookupEventID, Value: evs[i].EventID}}})
 		require.NoError(t, err)
 		require.Len(t, page.Events, 1)
 		require.Equal(t, evs[i].EventID, page.Events[0].EventID)

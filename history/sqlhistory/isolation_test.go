@@ -46,7 +46,7 @@ func recorded(s string) string {
 func lookupAll(t *testing.T, s trail.HistoryStore, attrs ...trail.LookupAttribute) []trail.Event {
 	t.Helper()
 	var out []trail.Event
-	q := &trail.LookupQuery{Attributes: attrs, MaxResults: trail.MaxQueryResults}
+	q := &trail.QueryInput{LookupAttributes: attrs, MaxResults: trail.MaxQueryResults}
 	for {
 		page, err := s.Lookup(context.Background(), q)
 		require.NoError(t, err)

@@ -46,7 +46,7 @@ func cmpHits(a, b hit) int {
 // and stops once the next candidate is older than the last event the page
 // needs. Only the data segments that hold the page's events are
 // decompressed and decoded.
-func (s *Store) Lookup(ctx context.Context, q *trail.LookupQuery) (*trail.LookupPage, error) {
+func (s *Store) Lookup(ctx context.Context, q *trail.QueryInput) (*trail.QueryOutput, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
@@ -61,7 +61,7 @@ func (s *Store) Lookup(ctx context.Context, q *trail.LookupQuery) (*trail.Lookup
 		hi = min(hi, cur.Time.Unix())
 	}
 	if lo > hi {
-		return &trail.LookupPage{}, nil
+		return &trail.QueryOutput{}, nil
 	}
 	match := func(h *head, e *entry) bool {
 		if e.t < lo || e.t > hi || hasCur && !cur.After(e.t, e.id) {
@@ -77,7 +77,7 @@ func (s *Store) Lookup(ctx context.Context, q *trail.LookupQuery) (*trail.Lookup
 				return false
 			}
 		}
-		for _, a := range q.Attributes {
+		for _, a := range q.LookupAttributes {
 			if !h.has(e, a.Key, a.Value) {
 				return false
 			}
@@ -166,7 +166,7 @@ scan:
 	if err != nil {
 		return nil, fmt.Errorf("sqlhistory: lookup: %w", err)
 	}
-	page := &trail.LookupPage{Events: evs}
+	page := &trail.QueryOutput{Events: evs}
 	if len(evs) > k {
 		page.Events = evs[:k]
 		last := &page.Events[k-1]
@@ -177,7 +177,7 @@ scan:
 
 // records reads and decodes the events of hits, in order. Events that are
 // gone (pruned since their head was read) are left out.
-func (s *Store) records(ctx context.Context, q *trail.LookupQuery, hits []hit, read map[int64]*storedBlock) ([]trail.Event, error) {
+func (s *Store) records(ctx context.Context, q *trail.QueryInput, hits []hit, read map[int64]*storedBlock) ([]trail.Event, error) {
 	if len(hits) == 0 {
 		return []trail.Event{}, nil
 	}
@@ -313,11 +313,11 @@ type candidateIter struct {
 
 // candidates returns the iterator over the blocks that may hold events
 // of q between lo and hi.
-func (s *Store) candidates(q *trail.LookupQuery, lo, hi int64) candidateSource {
+func (s *Store) candidates(q *trail.QueryInput, lo, hi int64) candidateSource {
 	it := &candidateIter{s: s}
 	var drive *trail.LookupAttribute
-	for i := range q.Attributes {
-		a := &q.Attributes[i]
+	for i := range q.LookupAttributes {
+		a := &q.LookupAttributes[i]
 		if drive == nil || driverRank[a.Key] < driverRank[drive.Key] {
 			drive = a
 		}

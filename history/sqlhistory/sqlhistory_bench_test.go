@@ -72,7 +72,7 @@ func BenchmarkLookup(b *testing.B) {
 			} {
 				b.Run(q.name, func(b *testing.B) {
 					b.ReportAllocs()
-					lq := trail.LookupQuery{Attributes: []trail.LookupAttribute{q.attr}}
+					lq := trail.QueryInput{LookupAttributes: []trail.LookupAttribute{q.attr}}
 					for b.Loop() {
 						page, err := s.Lookup(ctx, &lq)
 						if err != nil {

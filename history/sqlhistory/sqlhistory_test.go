@@ -132,7 +132,7 @@ func TestReopen(t *testing.T) {
 		evs = append(evs, gen.Next())
 	}
 	require.NoError(t, s1.Append(ctx, evs))
-	q := trail.LookupQuery{MaxResults: 10}
+	q := trail.QueryInput{MaxResults: 10}
 	page, err := s1.Lookup(ctx, &q)
 	require.NoError(t, err)
 	require.NoError(t, s1.Close())

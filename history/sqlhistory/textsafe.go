@@ -52,15 +52,15 @@ func recordedText(s string) string {
 // recordedQuery returns q with its attribute values as records hold them
 // (recordedText), so that a lookup by a value with invalid UTF-8 finds the
 // events recorded with it. It returns q itself when nothing changes.
-func recordedQuery(q *trail.LookupQuery) *trail.LookupQuery {
-	for i, a := range q.Attributes {
+func recordedQuery(q *trail.QueryInput) *trail.QueryInput {
+	for i, a := range q.LookupAttributes {
 		if utf8.ValidString(a.Value) {
 			continue
 		}
 		c := *q
-		c.Attributes = slices.Clone(q.Attributes)
-		for j := i; j < len(c.Attributes); j++ {
-			c.Attributes[j].Value = recordedText(c.Attributes[j].Value)
+		c.LookupAttributes = slices.Clone(q.LookupAttributes)
+		for j := i; j < len(c.LookupAttributes); j++ {
+			c.LookupAttributes[j].Value = recordedText(c.LookupAttributes[j].Value)
 		}
 		return &c
 	}

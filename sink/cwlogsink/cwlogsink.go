@@ -219,9 +219,9 @@ const maxPending = 1024
 
 var _ trail.Sink = (*Sink)(nil)
 
-// New returns a Sink that writes to logGroup through client. opts may be
-// nil.
-func New(client API, logGroup string, opts *Options) (*Sink, error) {
+// New returns a Sink that writes to logGroup through client. The
+// zero Options is the default.
+func New(client API, logGroup string, opts Options) (*Sink, error) {
 	if client == nil {
 		return nil, errors.New("cwlogsink: nil client")
 	}
@@ -229,9 +229,7 @@ func New(client API, logGroup string, opts *Options) (*Sink, error) {
 		return nil, fmt.Errorf("cwlogsink: log group name %q: want 1 to 512 characters of letters, digits, '.', '-', '_', '/', '#'", logGroup)
 	}
 	s := &Sink{api: client, group: logGroup, streams: map[string]bool{}, pending: map[string]*progress{}}
-	if opts != nil {
-		s.opts = *opts
-	}
+	s.opts = opts
 	o := &s.opts
 	if o.OrganizationID != "" && !orgRE.MatchString(o.OrganizationID) {
 		return nil, fmt.Errorf("cwlogsink: OrganizationID %q: want o- and 10 to 32 lower-case letters or digits", o.OrganizationID)

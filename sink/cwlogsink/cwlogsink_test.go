@@ -91,7 +91,7 @@ func messages(evs []cwlogstest.Event) []string {
 func TestDeliverCreatesGroupAndStream(t *testing.T) {
 	srv := newServer(t)
 	client := newClient(srv, 0)
-	s, err := cwlogsink.New(client, group, &cwlogsink.Options{RetentionDays: 30})
+	s, err := cwlogsink.New(client, group, cwlogsink.Options{RetentionDays: 30})
 	require.NoError(t, err)
 	now := time.Now().UTC().Truncate(time.Second)
 	recs := []json.RawMessage{record(1, now.Add(-time.Minute), 0), record(2, now.Add(-3*time.Minute), 0), record(3, now.Add(-2*time.Minute), 0)}
@@ -140,7 +140,7 @@ func TestStreamNames(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := newServer(t)
-			s, err := cwlogsink.New(newClient(srv, 0), group, &cwlogsink.Options{OrganizationID: tt.org})
+			s, err := cwlogsink.New(newClient(srv, 0), group, cwlogsink.Options{OrganizationID: tt.org})
 			require.NoError(t, err)
 			require.NoError(t, s.Deliver(context.Background(), logFile(tt.key, []json.RawMessage{record(1, time.Now(), 0)})))
 			assert.Equal(t, []string{tt.want}, srv.Streams(group))
@@ -194,7 +194,7 @@ func TestPutLogEventsRules(t *testing.T) {
 			srv := newServer(t)
 			var mu sync.Mutex
 			drops := map[cwlogsink.DropReason]int{}
-			s, err := cwlogsink.New(newClient(srv, 1), group, &cwlogsink.Options{OnDrop: func(d cwlogsink.Drop) {
+			s, err := cwlogsink.New(newClient(srv, 1), group, cwlogsink.Options{OnDrop: func(d cwlogsink.Drop) {
 				mu.Lock()
 				drops[d.Reason]++
 				mu.Unlock()
@@ -327,7 +327,7 @@ func TestRejectedLogEventsInfo(t *testing.T) {
 			srv.SetNow(func() time.Time { return tt.serverNow })
 			var got []cwlogsink.Drop
 			var mu sync.Mutex
-			s, err := cwlogsink.New(newClient(srv, 1), group, &cwlogsink.Options{RetentionDays: tt.retention,
+			s, err := cwlogsink.New(newClient(srv, 1), group, cwlogsink.Options{RetentionDays: tt.retention,
 				Now:    func() time.Time { return base.Add(10 * time.Minute) },
 				OnDrop: func(d cwlogsink.Drop) { mu.Lock(); got = append(got, d); mu.Unlock() }})
 			require.NoError(t, err)
@@ -349,7 +349,7 @@ func TestRejectedLogEventsInfo(t *testing.T) {
 
 func TestThrottlingRetried(t *testing.T) {
 	srv := newServer(t)
-	s, err := cwlogsink.New(newClient(srv, 0), group, nil)
+	s, err := cwlogsink.New(newClient(srv, 0), group, cwlogsink.Options{})
 	require.NoError(t, err)
 	ctx := context.Background()
 	recs := []json.RawMessage{record(1, time.Now(), 0), record(2, time.Now(), 0)}
@@ -391,7 +391,7 @@ func TestResumeAfterPartialFailure(t *testing.T) {
 	srv := newServer(t)
 	api := &failingAPI{API: newClient(srv, 1)}
 	api.failAt.Store(2)
-	s, err := cwlogsink.New(api, group, nil)
+	s, err := cwlogsink.New(api, group, cwlogsink.Options{})
 	require.NoError(t, err)
 	now := time.Now()
 	recs := make([]json.RawMessage, 25000)
@@ -430,7 +430,7 @@ func TestPermanentErrors(t *testing.T) {
 			if tt.prep != nil {
 				tt.prep(srv)
 			}
-			s, err := cwlogsink.New(newClient(srv, 1), group, &tt.opts)
+			s, err := cwlogsink.New(newClient(srv, 1), group, tt.opts)
 			require.NoError(t, err)
 			err = s.Deliver(context.Background(), logFile("", []json.RawMessage{record(1, time.Now(), 0)}))
 			require.ErrorIs(t, err, trail.ErrPermanent)
@@ -443,7 +443,7 @@ func TestPermanentErrors(t *testing.T) {
 
 func TestStreamDeletedIsRecreated(t *testing.T) {
 	srv := newServer(t)
-	s, err := cwlogsink.New(newClient(srv, 1), group, nil)
+	s, err := cwlogsink.New(newClient(srv, 1), group, cwlogsink.Options{})
 	require.NoError(t, err)
 	ctx := context.Background()
 	require.NoError(t, s.Deliver(ctx, logFile("k1", []json.RawMessage{record(1, time.Now(), 0)})))
@@ -458,17 +458,17 @@ func TestNewOptions(t *testing.T) {
 	tests := []struct {
 		name    string
 		group   string
-		opts    *cwlogsink.Options
+		opts    cwlogsink.Options
 		wantErr string
 	}{
 		{name: "defaults", group: group},
-		{name: "all retention values", group: group, opts: &cwlogsink.Options{RetentionDays: 3653}},
-		{name: "retention not allowed", group: group, opts: &cwlogsink.Options{RetentionDays: 2}, wantErr: "RetentionDays 2"},
-		{name: "retention without creation", group: group, opts: &cwlogsink.Options{RetentionDays: 7, NoCreateGroup: true}, wantErr: "NoCreateGroup"},
+		{name: "all retention values", group: group, opts: cwlogsink.Options{RetentionDays: 3653}},
+		{name: "retention not allowed", group: group, opts: cwlogsink.Options{RetentionDays: 2}, wantErr: "RetentionDays 2"},
+		{name: "retention without creation", group: group, opts: cwlogsink.Options{RetentionDays: 7, NoCreateGroup: true}, wantErr: "NoCreateGroup"},
 		{name: "bad group", group: "a:b", wantErr: "log group name"},
 		{name: "empty group", group: "", wantErr: "log group name"},
-		{name: "bad org", group: group, opts: &cwlogsink.Options{OrganizationID: "org-1"}, wantErr: "OrganizationID"},
-		{name: "event size above service limit", group: group, opts: &cwlogsink.Options{MaxEventSize: 2 << 20}, wantErr: "MaxEventSize"},
+		{name: "bad org", group: group, opts: cwlogsink.Options{OrganizationID: "org-1"}, wantErr: "OrganizationID"},
+		{name: "event size above service limit", group: group, opts: cwlogsink.Options{MaxEventSize: 2 << 20}, wantErr: "MaxEventSize"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -484,9 +484,9 @@ func TestNewOptions(t *testing.T) {
 	for _, d := range cwlogsink.RetentionDays {
 		assert.True(t, cwlogsink.ValidRetention(d))
 	}
-	_, err := cwlogsink.New(nil, group, nil)
+	_, err := cwlogsink.New(nil, group, cwlogsink.Options{})
 	require.Error(t, err)
-	s, err := cwlogsink.New(c, group, nil)
+	s, err := cwlogsink.New(c, group, cwlogsink.Options{})
 	require.NoError(t, err)
 	require.ErrorIs(t, s.Deliver(context.Background(), &trail.LogFile{Key: "k"}), trail.ErrPermanent, "no account or region")
 }
@@ -500,7 +500,7 @@ func TestRecorder100kEvents(t *testing.T) {
 		t.Skip("skipping the 100k-event run in -short mode")
 	}
 	srv := newServer(t)
-	sink, err := cwlogsink.New(newClient(srv, 0), group, nil)
+	sink, err := cwlogsink.New(newClient(srv, 0), group, cwlogsink.Options{})
 	require.NoError(t, err)
 	var errs atomic.Int32
 	rec, err := trail.New(trail.Config{AccountID: acct, Region: region, OnError: func(error) { errs.Add(1) },

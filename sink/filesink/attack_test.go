@@ -84,7 +84,7 @@ func TestPlantedSymlinks(t *testing.T) {
 				parent := t.TempDir()
 				dir, outside := filepath.Join(parent, "audit"), filepath.Join(parent, "outside")
 				require.NoError(t, os.MkdirAll(dir, 0o755))
-				s := filesink.New(dir, nil)
+				s := filesink.New(dir, filesink.Options{})
 				at := plant(t, dir, outside, key, n)
 				before := snapshot(t, outside)
 
@@ -125,7 +125,7 @@ func TestPlantedSymlinks(t *testing.T) {
 	t.Run("metadata sidecar", func(t *testing.T) {
 		parent := t.TempDir()
 		dir, outside := filepath.Join(parent, "audit"), filepath.Join(parent, "outside")
-		s := filesink.New(dir, nil)
+		s := filesink.New(dir, filesink.Options{})
 		require.NoError(t, s.WriteObject(digestKey, []byte("digest")))
 		require.NoError(t, os.MkdirAll(outside, 0o755))
 		secret := filepath.Join(outside, "secret.json")
@@ -151,7 +151,7 @@ func TestPlantedSymlinkChainResumption(t *testing.T) {
 	run := func(dir string) (*trail.Recorder, error) {
 		return trail.New(trail.Config{AccountID: "111122223333", Region: "us-east-1", Trails: []trail.Trail{{
 			Name: "main", Bucket: "audit-bucket", Interval: time.Hour,
-			Sinks:      []trail.Sink{filesink.New(dir, &filesink.Options{NoSync: true})},
+			Sinks:      []trail.Sink{filesink.New(dir, filesink.Options{NoSync: true})},
 			Validation: &trail.Validation{Signer: key},
 		}}})
 	}
@@ -177,7 +177,7 @@ func TestPlantedSymlinkChainResumption(t *testing.T) {
 	assert.Equal(t, before, snapshot(t, other), "nothing written into the planted folder")
 
 	// What resumption reads: no digest of the other chain is listed or read.
-	s := filesink.New(dir, nil)
+	s := filesink.New(dir, filesink.Options{})
 	keys, err := s.List(ctx, "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/")
 	assert.Empty(t, keys)
 	assert.ErrorIs(t, err, trail.ErrPermanent)
@@ -193,7 +193,7 @@ func TestPlantedSymlinkChainResumption(t *testing.T) {
 // is read is refused at once (no read blocks), and is never listed.
 func TestSpecialFilesAreNotOpened(t *testing.T) {
 	dir := t.TempDir()
-	s := filesink.New(dir, nil)
+	s := filesink.New(dir, filesink.Options{})
 	require.NoError(t, s.WriteObject(logKey, []byte("x")))
 	fifo := strings.Replace(logKey, ".json.gz", "-fifo.json.gz", 1)
 	require.NoError(t, syscall.Mkfifo(filepath.Join(dir, filepath.FromSlash(fifo)), 0o644))
@@ -230,11 +230,11 @@ func TestCheck(t *testing.T) {
 	}
 	for name, dir := range cases {
 		t.Run(name, func(t *testing.T) {
-			s := filesink.New(dir, nil)
+			s := filesink.New(dir, filesink.Options{})
 			err := s.Check(ctx)
 			require.ErrorIs(t, err, trail.ErrPermanent)
 			assert.Contains(t, err.Error(), "filesink")
-			_, err = filesink.Open(ctx, dir, nil)
+			_, err = filesink.Open(ctx, dir, filesink.Options{})
 			require.ErrorIs(t, err, trail.ErrPermanent)
 			_, err = trail.New(trail.Config{AccountID: "111122223333", Region: "us-east-1",
 				Trails: []trail.Trail{{Name: "main", Sinks: []trail.Sink{s}}}})
@@ -249,13 +249,13 @@ func TestCheck(t *testing.T) {
 		}
 		dir := filepath.Join(parent, "ro")
 		require.NoError(t, os.Mkdir(dir, 0o555))
-		err := filesink.New(dir, nil).Check(ctx)
+		err := filesink.New(dir, filesink.Options{}).Check(ctx)
 		require.ErrorIs(t, err, trail.ErrPermanent)
 		assert.ErrorIs(t, err, fs.ErrPermission)
 	})
 	t.Run("creates a missing directory", func(t *testing.T) {
 		dir := filepath.Join(parent, "new", "audit")
-		s, err := filesink.Open(ctx, dir, nil)
+		s, err := filesink.Open(ctx, dir, filesink.Options{})
 		require.NoError(t, err)
 		assert.Empty(t, listFiles(t, dir), "the probe file is removed")
 		require.NoError(t, s.Check(ctx))
@@ -278,7 +278,7 @@ func TestIsPermanent(t *testing.T) {
 	// A real EISDIR/EEXIST: a folder with content where the object goes.
 	dir := t.TempDir()
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "k", "child"), 0o755))
-	assert.ErrorIs(t, filesink.New(dir, nil).WriteObject("k", []byte("x")), trail.ErrPermanent)
+	assert.ErrorIs(t, filesink.New(dir, filesink.Options{}).WriteObject("k", []byte("x")), trail.ErrPermanent)
 }
 
 // TestStaleTempFilesRemoved: the next start removes the temporary files a
@@ -307,7 +307,7 @@ func TestStaleTempFilesRemoved(t *testing.T) {
 	require.NoError(t, os.Symlink(victim, filepath.Join(day, ".tmp-p999999999-9-x-link")))
 	require.NoError(t, os.Symlink(outside, filepath.Join(dir, "AWSLogs", "linked")))
 
-	require.NoError(t, filesink.New(dir, nil).Check(ctx))
+	require.NoError(t, filesink.New(dir, filesink.Options{}).Check(ctx))
 	for name, removed := range files {
 		_, err := os.Lstat(filepath.Join(day, name))
 		if removed {
@@ -323,7 +323,7 @@ func TestStaleTempFilesRemoved(t *testing.T) {
 	// KeepTempFiles opts out.
 	stale := filepath.Join(day, ".tmp-p999999999-3-abc-x")
 	require.NoError(t, os.WriteFile(stale, nil, 0o644))
-	require.NoError(t, filesink.New(dir, &filesink.Options{KeepTempFiles: true}).Check(ctx))
+	require.NoError(t, filesink.New(dir, filesink.Options{KeepTempFiles: true}).Check(ctx))
 	_, err = os.Stat(stale)
 	assert.NoError(t, err)
 }

@@ -9,5 +9,5 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	sinktest.Run(t, func(t *testing.T) trail.Sink { return filesink.New(t.TempDir(), &filesink.Options{NoSync: true}) })
+	sinktest.Run(t, func(t *testing.T) trail.Sink { return filesink.New(t.TempDir(), filesink.Options{NoSync: true}) })
 }

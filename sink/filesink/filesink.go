@@ -71,14 +71,12 @@ const TempPrefix = ".tmp-"
 // storage).
 const staleTempAge = 10 * time.Minute
 
-// New returns a Sink writing below dir, which is created when missing. opts
-// may be nil. New does not touch the file system; [Sink.Check] (called by
+// New returns a Sink writing below dir, which is created when missing. The
+// zero Options is the default. New does not touch the file system; [Sink.Check] (called by
 // trail.New) or the first delivery opens the directory.
-func New(dir string, opts *Options) *Sink {
+func New(dir string, opts Options) *Sink {
 	s := &Sink{dir: dir}
-	if opts != nil {
-		s.opts = *opts
-	}
+	s.opts = opts
 	if s.opts.FileMode == 0 {
 		s.opts.FileMode = 0o644
 	}
@@ -89,7 +87,7 @@ func New(dir string, opts *Options) *Sink {
 }
 
 // Open returns a Sink writing below dir after [Sink.Check] succeeded on it.
-func Open(ctx context.Context, dir string, opts *Options) (*Sink, error) {
+func Open(ctx context.Context, dir string, opts Options) (*Sink, error) {
 	s := New(dir, opts)
 	if err := s.Check(ctx); err != nil {
 		return nil, err

@@ -51,11 +51,11 @@ func assertNoTempFiles(t *testing.T, dir string) {
 func TestWriteObject(t *testing.T) {
 	tests := []struct {
 		name     string
-		opts     *filesink.Options
+		opts     filesink.Options
 		wantMode fs.FileMode
 	}{
-		{"defaults", nil, 0o644},
-		{"custom mode, no sync", &filesink.Options{NoSync: true, FileMode: 0o600}, 0o600},
+		{"defaults", filesink.Options{}, 0o644},
+		{"custom mode, no sync", filesink.Options{NoSync: true, FileMode: 0o600}, 0o600},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -97,7 +97,7 @@ func TestKeysEscapingTheDirectoryAreRejected(t *testing.T) {
 			parent := t.TempDir()
 			dir := filepath.Join(parent, "audit")
 			require.NoError(t, os.Mkdir(dir, 0o755))
-			s := filesink.New(dir, nil)
+			s := filesink.New(dir, filesink.Options{})
 
 			_, err := s.Path(key)
 			assert.ErrorIs(t, err, trail.ErrPermanent)
@@ -113,7 +113,7 @@ func TestKeysEscapingTheDirectoryAreRejected(t *testing.T) {
 	for _, key := range good {
 		t.Run(fmt.Sprintf("accepts %q", key), func(t *testing.T) {
 			dir := t.TempDir()
-			s := filesink.New(dir, nil)
+			s := filesink.New(dir, filesink.Options{})
 			require.NoError(t, s.WriteObject(key, []byte("x")))
 			assert.Equal(t, []string{key}, listFiles(t, dir))
 		})
@@ -133,7 +133,7 @@ func dirNames(t *testing.T, dir string) []string {
 
 func TestNoTempFilesLeftBehind(t *testing.T) {
 	dir := t.TempDir()
-	s := filesink.New(dir, nil)
+	s := filesink.New(dir, filesink.Options{})
 	for i := range 20 {
 		require.NoError(t, s.WriteObject(fmt.Sprintf("d%d/k%d", i%3, i), bytes.Repeat([]byte{'x'}, i*1000)))
 	}
@@ -156,7 +156,7 @@ func TestNoTempFilesLeftBehind(t *testing.T) {
 // new content, never a partial file or no file.
 func TestAtomicOverwrite(t *testing.T) {
 	dir := t.TempDir()
-	s := filesink.New(dir, &filesink.Options{NoSync: true})
+	s := filesink.New(dir, filesink.Options{NoSync: true})
 	a, b := bytes.Repeat([]byte{'a'}, 256<<10), bytes.Repeat([]byte{'b'}, 100<<10)
 	require.NoError(t, s.WriteObject(logKey, a))
 	path, err := s.Path(logKey)
@@ -196,7 +196,7 @@ func TestAtomicOverwrite(t *testing.T) {
 
 func TestConcurrentDeliveries(t *testing.T) {
 	dir := t.TempDir()
-	s := filesink.New(dir, &filesink.Options{NoSync: true})
+	s := filesink.New(dir, filesink.Options{NoSync: true})
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Go(func() {
@@ -220,7 +220,7 @@ func TestConcurrentDeliveries(t *testing.T) {
 
 func TestDeliverCanceledContext(t *testing.T) {
 	dir := t.TempDir()
-	s := filesink.New(dir, nil)
+	s := filesink.New(dir, filesink.Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	assert.ErrorIs(t, s.Deliver(ctx, &trail.LogFile{Key: logKey, Body: []byte("x")}), context.Canceled)
@@ -230,7 +230,7 @@ func TestDeliverCanceledContext(t *testing.T) {
 // TestWithRecorder stores a recorder's files on disk under their keys.
 func TestWithRecorder(t *testing.T) {
 	dir := t.TempDir()
-	disk, mem := filesink.New(dir, nil), memsink.New()
+	disk, mem := filesink.New(dir, filesink.Options{}), memsink.New()
 	ctx := context.Background()
 	rec, err := trail.New(trail.Config{AccountID: "111122223333", Region: "us-east-1", Trails: []trail.Trail{
 		{Name: "main", Prefix: "team", MultiRegion: true, Sinks: []trail.Sink{disk, mem}}}})

@@ -114,13 +114,21 @@ func All(ms ...Matcher) Matcher {
 	})
 }
 
-// Find returns the delivered events that m matches (all of them if m is
-// nil), in delivery order.
-func (s *Sink) Find(m Matcher) []trail.Event {
+// FindEvents returns the delivered events that m matches (all of them if m
+// is nil), in delivery order. Wrap a function in MatchFunc.
+func (s *Sink) FindEvents(m Matcher) []trail.Event {
 	if m == nil {
 		return s.Events()
 	}
-	return s.FindEvents(m.Match)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []trail.Event
+	for i := range s.events {
+		if m.Match(&s.events[i]) {
+			out = append(out, s.events[i])
+		}
+	}
+	return out
 }
 
 // RequireEvent returns the one delivered event that m matches. If there is
@@ -135,7 +143,7 @@ func (s *Sink) RequireEvent(t testing.TB, m Matcher) trail.Event {
 // test with t.Fatalf unless there are exactly n.
 func (s *Sink) RequireEvents(t testing.TB, m Matcher, n int) []trail.Event {
 	t.Helper()
-	got := s.Find(m)
+	got := s.FindEvents(m)
 	if len(got) != n {
 		t.Fatalf("memsink: want %d event(s) matching %s, found %d\n%s", n, describe(m), len(got), Describe(s.Events()))
 	}

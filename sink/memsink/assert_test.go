@@ -83,7 +83,7 @@ func TestFilter(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, names(s.Find(tt.m)))
+			assert.Equal(t, tt.want, names(s.FindEvents(tt.m)))
 		})
 	}
 }

@@ -46,7 +46,7 @@ func testCreateOrderIsAudited(t require.TestingT) {
 
 	// Flush delivers what was recorded; Close would too.
 	require.NoError(t, rec.Flush(ctx))
-	events := sink.FindEvents(func(e *trail.Event) bool { return e.EventName == "CreateOrder" })
+	events := sink.FindEvents(memsink.MatchFunc(func(e *trail.Event) bool { return e.EventName == "CreateOrder" }))
 	require.Len(t, events, 1)
 	assert.Equal(t, "alice", events[0].UserIdentity.UserName)
 	assert.Equal(t, "arn:example:orders:::order/o-42", events[0].Resources[0].ARN)

@@ -134,19 +134,6 @@ func (s *Sink) Events() []trail.Event {
 	return append([]trail.Event(nil), s.events...)
 }
 
-// FindEvents returns the delivered events for which match returns true.
-func (s *Sink) FindEvents(match func(*trail.Event) bool) []trail.Event {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []trail.Event
-	for i := range s.events {
-		if match(&s.events[i]) {
-			out = append(out, s.events[i])
-		}
-	}
-	return out
-}
-
 // Reset forgets everything delivered so far.
 func (s *Sink) Reset() {
 	s.mu.Lock()

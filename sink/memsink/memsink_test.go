@@ -76,7 +76,7 @@ func TestAccessors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run("FindEvents/"+tc.name, func(t *testing.T) {
-			assert.Equal(t, tc.want, names(s.FindEvents(tc.match)))
+			assert.Equal(t, tc.want, names(s.FindEvents(memsink.MatchFunc(tc.match))))
 		})
 	}
 
@@ -186,7 +186,7 @@ func TestConcurrentUse(t *testing.T) {
 				_ = s.Events()
 				_ = s.Files()
 				_ = s.Keys()
-				_ = s.FindEvents(func(e *trail.Event) bool { return e.EventName == "w0/0-a" })
+				_ = s.FindEvents(memsink.MatchFunc(func(e *trail.Event) bool { return e.EventName == "w0/0-a" }))
 				_, _ = s.File("w1/1")
 			}
 		})

@@ -15,7 +15,7 @@ func TestConformance(t *testing.T) {
 	_, access, secret := minioEnv(t)
 	c := minioClient(t, access, secret)
 	sinktest.Run(t, func(t *testing.T) trail.Sink {
-		s, err := s3sink.New(c, newBucket(t, c), nil)
+		s, err := s3sink.New(c, newBucket(t, c), s3sink.Options{})
 		require.NoError(t, err)
 		return s
 	})

@@ -119,7 +119,7 @@ func TestMinIORoundTrip(t *testing.T) {
 			bucket := newBucket(t, c)
 			opts := tt.opts
 			opts.Check = &s3sink.Check{ProbeKey: s3sink.ProbeKey("team", "", "111122223333")}
-			s, err := s3sink.New(c, bucket, &opts)
+			s, err := s3sink.New(c, bucket, opts)
 			require.NoError(t, err)
 			ctx := context.Background()
 
@@ -163,7 +163,7 @@ func TestMinIOMultipart(t *testing.T) {
 	_, ak, sk := minioEnv(t)
 	c := minioClient(t, ak, sk)
 	bucket := newBucket(t, c)
-	s, err := s3sink.New(c, bucket, &s3sink.Options{Encryption: s3sink.BucketDefault, MultipartThreshold: 64 << 10, PartSize: s3sink.MinPartSize})
+	s, err := s3sink.New(c, bucket, s3sink.Options{Encryption: s3sink.BucketDefault, MultipartThreshold: 64 << 10, PartSize: s3sink.MinPartSize})
 	require.NoError(t, err)
 	body := make([]byte, 11<<20+12345)
 	_, _ = rand.Read(body)
@@ -204,7 +204,7 @@ func TestMinIOErrors(t *testing.T) {
 			if tt.code == "KMS.NotFoundException" && os.Getenv("TRAIL_TEST_S3_KMS_KEY_ID") == "" {
 				t.Skip("skipping: the MinIO server has no KMS")
 			}
-			s, err := s3sink.New(tt.client, tt.bucket, &tt.opts)
+			s, err := s3sink.New(tt.client, tt.bucket, tt.opts)
 			require.NoError(t, err)
 			err = s.Deliver(ctx, logFile("AWSLogs/111122223333/x.json.gz", []byte("x")))
 			require.Error(t, err)
@@ -220,7 +220,7 @@ func TestMinIOErrors(t *testing.T) {
 			// The start-up check reports the same, before any delivery.
 			opts := tt.opts
 			opts.Check = &s3sink.Check{}
-			_, err = s3sink.New(tt.client, tt.bucket, &opts)
+			_, err = s3sink.New(tt.client, tt.bucket, opts)
 			require.ErrorIs(t, err, trail.ErrPermanent)
 			assert.ErrorContains(t, err, "s3sink: start-up check")
 			t.Logf("start-up check: %v", err)
@@ -251,10 +251,10 @@ func TestRecorderToMinIOAcceptedByAWSVerifier(t *testing.T) {
 	var errs []error
 	var errMu sync.Mutex
 	newRecorder := func() *trail.Recorder {
-		sink, err := s3sink.New(c, bucket, &s3sink.Options{Encryption: s3sink.SSEKMS, KMSKeyID: os.Getenv("TRAIL_TEST_S3_KMS_KEY_ID"),
+		sink, err := s3sink.New(c, bucket, s3sink.Options{Encryption: s3sink.SSEKMS, KMSKeyID: os.Getenv("TRAIL_TEST_S3_KMS_KEY_ID"),
 			Check: &s3sink.Check{ProbeKey: s3sink.ProbeKey("audit", "", acct)}})
 		if os.Getenv("TRAIL_TEST_S3_KMS_KEY_ID") == "" {
-			sink, err = s3sink.New(c, bucket, &s3sink.Options{Encryption: s3sink.BucketDefault})
+			sink, err = s3sink.New(c, bucket, s3sink.Options{Encryption: s3sink.BucketDefault})
 		}
 		require.NoError(t, err)
 		rec, err := trail.New(trail.Config{AccountID: acct, Region: "us-east-1",
@@ -309,7 +309,7 @@ func TestRecorderToMinIOAcceptedByAWSVerifier(t *testing.T) {
 
 	// Package verify reads the same bucket through the sink (its List/Get
 	// are verify.Store's) and agrees.
-	reader, err := s3sink.New(c, bucket, nil)
+	reader, err := s3sink.New(c, bucket, s3sink.Options{})
 	require.NoError(t, err)
 	rep, err := verify.Validate(ctx, reader, verify.Options{Bucket: bucket, Prefix: "audit",
 		TrailARN: "arn:aws:cloudtrail:us-east-1:" + acct + ":trail/" + trailName, Start: start, End: end,
@@ -349,7 +349,7 @@ func BenchmarkRecorderToMinIO(b *testing.B) {
 	_, ak, sk := minioEnv(b)
 	c := minioClient(b, ak, sk)
 	bucket := newBucket(b, c)
-	sink, err := s3sink.New(c, bucket, &s3sink.Options{Encryption: s3sink.BucketDefault})
+	sink, err := s3sink.New(c, bucket, s3sink.Options{Encryption: s3sink.BucketDefault})
 	require.NoError(b, err)
 	var failed error
 	rec, err := trail.New(trail.Config{AccountID: "111122223333", Region: "us-east-1",

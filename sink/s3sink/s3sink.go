@@ -197,10 +197,11 @@ var (
 	_ trail.ObjectReader = (*Sink)(nil)
 )
 
-// New returns a Sink writing to bucket through client. opts may be nil. With
+// New returns a Sink writing to bucket through client. The zero Options is
+// the default. With
 // opts.Check set, New first checks the bucket and returns an error (wrapping
 // trail.ErrPermanent when retrying cannot help) if it is unusable.
-func New(client API, bucket string, opts *Options) (*Sink, error) {
+func New(client API, bucket string, opts Options) (*Sink, error) {
 	if client == nil {
 		return nil, errors.New("s3sink: nil client")
 	}
@@ -208,9 +209,7 @@ func New(client API, bucket string, opts *Options) (*Sink, error) {
 		return nil, err
 	}
 	s := &Sink{api: client, bucket: bucket}
-	if opts != nil {
-		s.opts = *opts
-	}
+	s.opts = opts
 	o := &s.opts
 	switch o.Encryption {
 	case SSES3, BucketDefault:

@@ -197,18 +197,18 @@ func TestNewOptions(t *testing.T) {
 	tests := []struct {
 		name    string
 		bucket  string
-		opts    *s3sink.Options
+		opts    s3sink.Options
 		wantErr string
 	}{
 		{name: "defaults", bucket: "audit-bucket"},
-		{name: "kms", bucket: "audit-bucket", opts: &s3sink.Options{Encryption: s3sink.SSEKMS, KMSKeyID: "arn:aws:kms:us-east-1:111122223333:key/k", BucketKeyEnabled: true}},
-		{name: "kms key without SSEKMS", bucket: "audit-bucket", opts: &s3sink.Options{KMSKeyID: "k"}, wantErr: "need Encryption SSEKMS"},
-		{name: "unknown encryption", bucket: "audit-bucket", opts: &s3sink.Options{Encryption: 9}, wantErr: "unknown Encryption"},
+		{name: "kms", bucket: "audit-bucket", opts: s3sink.Options{Encryption: s3sink.SSEKMS, KMSKeyID: "arn:aws:kms:us-east-1:111122223333:key/k", BucketKeyEnabled: true}},
+		{name: "kms key without SSEKMS", bucket: "audit-bucket", opts: s3sink.Options{KMSKeyID: "k"}, wantErr: "need Encryption SSEKMS"},
+		{name: "unknown encryption", bucket: "audit-bucket", opts: s3sink.Options{Encryption: 9}, wantErr: "unknown Encryption"},
 		{name: "url as bucket", bucket: "s3://audit-bucket", wantErr: "a name, not a URL"},
 		{name: "short bucket", bucket: "ab", wantErr: "3 to 63"},
-		{name: "small parts", bucket: "audit-bucket", opts: &s3sink.Options{PartSize: 1 << 20}, wantErr: "below S3's minimum"},
-		{name: "negative threshold", bucket: "audit-bucket", opts: &s3sink.Options{MultipartThreshold: -1}, wantErr: "negative"},
-		{name: "bad owner", bucket: "audit-bucket", opts: &s3sink.Options{ExpectedBucketOwner: "12"}, wantErr: "12-digit"},
+		{name: "small parts", bucket: "audit-bucket", opts: s3sink.Options{PartSize: 1 << 20}, wantErr: "below S3's minimum"},
+		{name: "negative threshold", bucket: "audit-bucket", opts: s3sink.Options{MultipartThreshold: -1}, wantErr: "negative"},
+		{name: "bad owner", bucket: "audit-bucket", opts: s3sink.Options{ExpectedBucketOwner: "12"}, wantErr: "12-digit"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -221,7 +221,7 @@ func TestNewOptions(t *testing.T) {
 			assert.Equal(t, "s3sink(s3://"+tt.bucket+")", s.String())
 		})
 	}
-	_, err := s3sink.New(nil, "audit-bucket", nil)
+	_, err := s3sink.New(nil, "audit-bucket", s3sink.Options{})
 	require.Error(t, err)
 }
 
@@ -247,7 +247,7 @@ func TestPutHeaders(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			api := newFake()
-			s, err := s3sink.New(api, "audit-bucket", &tt.opts)
+			s, err := s3sink.New(api, "audit-bucket", tt.opts)
 			require.NoError(t, err)
 			ctx := context.Background()
 			f := logFile("AWSLogs/111122223333/CloudTrail/us-east-1/f.json.gz", []byte("log"))
@@ -296,7 +296,7 @@ func TestErrorClassification(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			api := newFake()
 			api.fail["PutObject"] = tt.err
-			s, err := s3sink.New(api, "audit-bucket", nil)
+			s, err := s3sink.New(api, "audit-bucket", s3sink.Options{})
 			require.NoError(t, err)
 			err = s.Deliver(context.Background(), logFile("AWSLogs/k.json.gz", []byte("x")))
 			require.Error(t, err)
@@ -312,7 +312,7 @@ func TestErrorClassification(t *testing.T) {
 
 func TestMultipart(t *testing.T) {
 	api := newFake()
-	s, err := s3sink.New(api, "audit-bucket", &s3sink.Options{MultipartThreshold: 1024, Encryption: s3sink.SSEKMS, KMSKeyID: "k",
+	s, err := s3sink.New(api, "audit-bucket", s3sink.Options{MultipartThreshold: 1024, Encryption: s3sink.SSEKMS, KMSKeyID: "k",
 		BucketOwnerFullControl: true})
 	require.NoError(t, err)
 	body := bytes.Repeat([]byte("0123456789abcdef"), (12<<20)/16+7) // 12 MiB + 112 bytes
@@ -369,7 +369,7 @@ func TestStartupCheck(t *testing.T) {
 				api.fail[op] = err
 			}
 			check := tt.check
-			_, err := s3sink.New(api, "audit-bucket", &s3sink.Options{Check: &check})
+			_, err := s3sink.New(api, "audit-bucket", s3sink.Options{Check: &check})
 			if len(tt.wantErr) == 0 {
 				require.NoError(t, err)
 				require.Len(t, api.puts, 1)
@@ -394,7 +394,7 @@ func TestStartupCheck(t *testing.T) {
 func TestObjectReader(t *testing.T) {
 	api := newFake()
 	api.pageLen = 2
-	s, err := s3sink.New(api, "audit-bucket", nil)
+	s, err := s3sink.New(api, "audit-bucket", s3sink.Options{})
 	require.NoError(t, err)
 	ctx := context.Background()
 	for _, k := range []string{"a/1", "a/2", "a/3", "a/4", "a/5", "b/1"} {
@@ -422,7 +422,7 @@ func TestObjectReader(t *testing.T) {
 }
 
 func TestInvalidInput(t *testing.T) {
-	s, err := s3sink.New(newFake(), "audit-bucket", nil)
+	s, err := s3sink.New(newFake(), "audit-bucket", s3sink.Options{})
 	require.NoError(t, err)
 	ctx := context.Background()
 	require.ErrorIs(t, s.Deliver(ctx, &trail.LogFile{}), trail.ErrPermanent)
