@@ -111,7 +111,7 @@ func parse(args []string) (*settings, error) {
 
 func (s *settings) sink() (trail.Sink, error) {
 	if s.dir != "" {
-		return filesink.New(s.dir, nil), nil
+		return filesink.New(s.dir, filesink.Options{}), nil
 	}
 	c := s3.New(s3.Options{
 		Region:       Region,
@@ -119,7 +119,7 @@ func (s *settings) sink() (trail.Sink, error) {
 		UsePathStyle: true,
 		Credentials:  credentials.NewStaticCredentialsProvider(os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY"), ""),
 	})
-	return s3sink.New(c, s.bucket, &s3sink.Options{Encryption: s3sink.BucketDefault})
+	return s3sink.New(c, s.bucket, s3sink.Options{Encryption: s3sink.BucketDefault})
 }
 
 // leaseTTL scales the fleet lease with the digest period (short periods in

@@ -101,7 +101,7 @@ func (b *backend) store(t *testing.T) verify.Store {
 	if b.dir != "" {
 		return verify.FSStore(os.DirFS(b.dir))
 	}
-	s, err := s3sink.New(b.client, b.bucket, nil)
+	s, err := s3sink.New(b.client, b.bucket, s3sink.Options{})
 	require.NoError(t, err)
 	return s
 }
@@ -211,7 +211,7 @@ func (f *fleet) holder(t *testing.T) string {
 		data, err = os.ReadFile(filepath.Join(f.b.dir, key))
 		require.NoError(t, err)
 	} else {
-		s, err := s3sink.New(f.b.client, f.b.bucket, nil)
+		s, err := s3sink.New(f.b.client, f.b.bucket, s3sink.Options{})
 		require.NoError(t, err)
 		data, _, err = s.ReadLease(context.Background(), key)
 		require.NoError(t, err)
