@@ -31,14 +31,15 @@ func (p *pipe) add(it *item) {
 		if it.mask&(1<<i) == 0 || !ts.active {
 			continue
 		}
-		p.addTo(ts, ev.RecipientAccountID, ev.AWSRegion, rec, ev.EventTime, it.idx, now)
+		p.addTo(ts, ev.RecipientAccountID, ev.AWSRegion, ev.EventCategory == CategoryInsight, rec, ev.EventTime, it.idx, now)
 	}
 }
 
 // addTo appends one encoded record to its batch of ts, cutting the batch
-// on size. idx is its spool log index (spool mode only).
-func (p *pipe) addTo(ts *trailState, account, region string, rec []byte, eventTime time.Time, idx uint64, now time.Time) {
-	key := batchKey{trail: ts, account: account, region: region}
+// on size. idx is its spool log index (spool mode only). insight puts it
+// in the stream of Insights files (CloudTrail-Insight/).
+func (p *pipe) addTo(ts *trailState, account, region string, insight bool, rec []byte, eventTime time.Time, idx uint64, now time.Time) {
+	key := batchKey{trail: ts, account: account, region: region, insight: insight}
 	b := p.batches[key]
 	if b == nil {
 		b = &batch{key: key}
@@ -83,10 +84,12 @@ func (p *pipe) cut(b *batch, now time.Time) {
 		return
 	}
 	f.Instance = p.r.cfg.Instance
-	if ts.fleet != nil {
+	switch {
+	case b.key.insight: // digests cover CloudTrail/ log files only
+	case ts.fleet != nil:
 		ts.fleet.note(b.key.account, b.key.region) // the fleet's writer lists it
-	} else if ts.val != nil {
-		c := p.chainFor(ts, chainKey(b.key), now)
+	case ts.val != nil:
+		c := p.chainFor(ts, chainKey{trail: b.key.trail, account: b.key.account, region: b.key.region}, now)
 		p.roll(ts, c, now)
 		c.files = append(c.files, DigestLogFile{Bucket: ts.cfg.Bucket, Key: f.Key, SHA256: f.SHA256,
 			OldestEventTime: f.OldestEventTime, NewestEventTime: f.NewestEventTime})
@@ -148,6 +151,7 @@ type batchKey struct {
 	trail   *trailState
 	account string
 	region  string
+	insight bool // Insights events: files under CloudTrail-Insight/
 }
 
 // batch accumulates encoded records for one (trail, account, region).
@@ -220,7 +224,11 @@ func (b *batch) finish(t *Trail, now time.Time) (*LogFile, error) {
 		NewestEventTime: b.newest,
 		Created:         now.UTC(),
 	}
-	f.Key = LogFileKey(t.Prefix, t.Organization, b.key.account, b.key.region, now, uniqueString())
+	if b.key.insight {
+		f.Key = InsightFileKey(t.Prefix, t.Organization, b.key.account, b.key.region, now, uniqueString())
+	} else {
+		f.Key = LogFileKey(t.Prefix, t.Organization, b.key.account, b.key.region, now, uniqueString())
+	}
 	b.reset()
 	return f, nil
 }

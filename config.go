@@ -67,6 +67,14 @@ type Config struct {
 	// recorder delivers what no sink had yet. Nil keeps batches in memory
 	// only (a crash, or a missing Close, loses them). See Spool.
 	Spool *Spool
+	// Observers see every event Record accepts (selected by a trail or
+	// not), on Record's goroutine: metric filters (*filter.Metrics),
+	// detectors. See EventObserver.
+	Observers []EventObserver
+	// ReplayEvents is how many recent accepted events the recorder keeps
+	// for subscriptions that resume from a cursor (default
+	// DefaultReplayEvents). The buffer exists from the first Subscribe on.
+	ReplayEvents int
 }
 
 // Trail is one named stream of selected events and the sinks that store it.
@@ -105,6 +113,11 @@ type Trail struct {
 	// Only one of the three forms (Management/ExcludeManagementEventSources/
 	// Data, EventSelectors, Advanced) may be set.
 	Advanced []AdvancedSelector
+	// InsightSelectors enable CloudTrail Insights on the trail: it takes the
+	// Insights events (eventType AwsCloudTrailInsight) of the insight types
+	// listed and delivers them under CloudTrail-Insight/ instead of
+	// CloudTrail/. Nil or empty: the trail takes no Insights events.
+	InsightSelectors []InsightSelector
 
 	// Validation, if set, writes a signed digest chain for the trail's log
 	// files (CloudTrail's log file integrity validation). At least one sink
@@ -122,6 +135,9 @@ type Trail struct {
 	// MaxBytes cuts a file early before its uncompressed body would exceed
 	// this size (default 32 MiB).
 	MaxBytes int
+	// Observers see the events this trail selects, as Record accepts them
+	// (see EventObserver): metric filters attached to one trail.
+	Observers []EventObserver
 }
 
 // Defaults.

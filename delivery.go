@@ -152,7 +152,7 @@ func (r *Recorder) setupHistory() error {
 
 // wants reports whether an accepted, categorized event enters history.
 func (h *historyState) wants(ev *Event) bool {
-	return h.store != nil && (ev.EventCategory == CategoryManagement || h.opts.DataEvents)
+	return h.store != nil && (ev.EventCategory == CategoryManagement || ev.EventCategory == CategoryInsight || h.opts.DataEvents)
 }
 
 // startPruning starts the goroutine that prunes a store implementing Pruner:

@@ -1,40 +1,60 @@
 package trail
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/trailkit/trail/internal/jsontext"
 )
 
 // AppendJSON appends the event's compact JSON record to dst and returns the
-// extended slice. Keys come in the order CloudTrail writes them; absent
-// optional fields are omitted; requestParameters and responseElements are
-// written as null when empty. Strings are escaped as encoding/json does,
-// except that '<', '>', '&' and '/' are written as is (as in CloudTrail log
-// files). Raw JSON fields are copied with insignificant white space removed;
-// they are expected to be valid JSON (Record checks that), AppendJSON does not
-// check again.
+// extended slice. Keys come in the order CloudTrail writes them, followed in
+// each object by the members of Extra that belong to it. Empty fields are
+// omitted — also those AWS always fills (eventVersion, eventTime,
+// eventSource, eventName, awsRegion, eventID, eventType, eventCategory,
+// userIdentity), so an event that has not been through Record is written
+// without them rather than with empty values — except the fields Empty
+// names. requestParameters and responseElements are written as null when
+// empty, as CloudTrail does, except in service and Insights events, where
+// they are written only when set (a RawMessage holding null writes null).
+// Strings are escaped as encoding/json does, except that '<', '>', '&' and
+// '/' are written as is (as in CloudTrail log files). Raw JSON fields are
+// copied with insignificant white space removed; they are expected to be
+// valid JSON (Record checks that), AppendJSON does not check again.
+//
+// A decoded record re-encodes to the JSON value it was decoded from (see
+// Event.UnmarshalJSON for the exceptions).
 func (e *Event) AppendJSON(dst []byte) []byte {
-	dst = append(dst, `{"eventVersion":`...)
-	dst = appendString(dst, e.EventVersion)
-	dst = append(dst, `,"userIdentity":`...)
-	dst = e.UserIdentity.appendJSON(dst)
-	dst = append(dst, `,"eventTime":`...)
-	dst = appendTime(dst, e.EventTime)
-	dst = appendField(dst, "eventSource", e.EventSource)
-	dst = appendField(dst, "eventName", e.EventName)
-	dst = appendField(dst, "awsRegion", e.AWSRegion)
-	dst = appendOpt(dst, "sourceIPAddress", e.SourceIPAddress)
-	dst = appendOpt(dst, "userAgent", e.UserAgent)
-	dst = appendOpt(dst, "errorCode", e.ErrorCode)
-	dst = appendOpt(dst, "errorMessage", e.ErrorMessage)
-	dst = append(dst, `,"requestParameters":`...)
-	dst = appendRawOrNull(dst, e.RequestParameters)
-	dst = append(dst, `,"responseElements":`...)
-	dst = appendRawOrNull(dst, e.ResponseElements)
+	dst = openObject(dst)
+	dst = appendOptP(dst, e, "", "eventVersion", e.EventVersion)
+	if !e.UserIdentity.isZero() || e.keep("", "userIdentity") || e.hasExtra("userIdentity") {
+		dst = appendKey(dst, "userIdentity")
+		dst = e.UserIdentity.appendJSON(dst, e)
+	}
+	if !e.EventTime.IsZero() {
+		dst = appendKey(dst, "eventTime")
+		dst = appendTime(dst, e.EventTime)
+	}
+	dst = appendOptP(dst, e, "", "eventSource", e.EventSource)
+	dst = appendOptP(dst, e, "", "eventName", e.EventName)
+	dst = appendOptP(dst, e, "", "awsRegion", e.AWSRegion)
+	dst = appendOptP(dst, e, "", "sourceIPAddress", e.SourceIPAddress)
+	dst = appendOptP(dst, e, "", "userAgent", e.UserAgent)
+	dst = appendOptP(dst, e, "", "errorCode", e.ErrorCode)
+	dst = appendOptP(dst, e, "", "errorMessage", e.ErrorMessage)
+	optionalPayload := e.EventType == EventTypeServiceEvent || e.EventType == EventTypeInsight
+	if optionalPayload {
+		dst = appendRawOpt(dst, "requestParameters", e.RequestParameters)
+		dst = appendRawOpt(dst, "responseElements", e.ResponseElements)
+	} else {
+		dst = appendKey(dst, "requestParameters")
+		dst = appendRawOrNull(dst, e.RequestParameters)
+		dst = appendKey(dst, "responseElements")
+		dst = appendRawOrNull(dst, e.ResponseElements)
+	}
 	dst = appendRawOpt(dst, "additionalEventData", e.AdditionalEventData)
-	dst = appendOpt(dst, "requestID", e.RequestID)
-	dst = appendField(dst, "eventID", e.EventID)
+	dst = appendOptP(dst, e, "", "requestID", e.RequestID)
+	dst = appendOptP(dst, e, "", "eventID", e.EventID)
 	dst = appendBoolOpt(dst, "readOnly", e.ReadOnly)
 	if e.Resources != nil {
 		dst = append(dst, `,"resources":[`...)
@@ -42,108 +62,241 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = e.Resources[i].appendJSON(dst)
+			dst = e.Resources[i].appendJSON(dst, e, i)
 		}
 		dst = append(dst, ']')
 	}
-	dst = appendField(dst, "eventType", e.EventType)
-	dst = appendOpt(dst, "apiVersion", e.APIVersion)
+	dst = appendOptP(dst, e, "", "eventType", e.EventType)
+	dst = appendOptP(dst, e, "", "apiVersion", e.APIVersion)
 	dst = appendBoolOpt(dst, "managementEvent", e.ManagementEvent)
-	dst = appendOpt(dst, "recipientAccountId", e.RecipientAccountID)
+	dst = appendOptP(dst, e, "", "recipientAccountId", e.RecipientAccountID)
 	dst = appendRawOpt(dst, "serviceEventDetails", e.ServiceEventDetails)
-	dst = appendOpt(dst, "sharedEventID", e.SharedEventID)
-	dst = appendOpt(dst, "vpcEndpointId", e.VPCEndpointID)
-	dst = appendOpt(dst, "vpcEndpointAccountId", e.VPCEndpointAccountID)
-	dst = appendField(dst, "eventCategory", e.EventCategory)
+	dst = appendOptP(dst, e, "", "sharedEventID", e.SharedEventID)
+	dst = appendOptP(dst, e, "", "vpcEndpointId", e.VPCEndpointID)
+	dst = appendOptP(dst, e, "", "vpcEndpointAccountId", e.VPCEndpointAccountID)
+	if d := e.InsightDetails; d != nil {
+		// Insights records carry insightDetails before eventCategory.
+		dst = appendKey(dst, "insightDetails")
+		dst = d.appendJSON(dst, e)
+	}
+	dst = appendOptP(dst, e, "", "eventCategory", e.EventCategory)
 	if a := e.Addendum; a != nil {
-		dst = append(dst, `,"addendum":`...)
+		const p = "addendum."
+		dst = appendKey(dst, "addendum")
 		dst = openObject(dst)
-		dst = appendOpt(dst, "reason", a.Reason)
-		dst = appendOpt(dst, "updatedFields", a.UpdatedFields)
-		dst = appendOpt(dst, "originalRequestID", a.OriginalRequestID)
-		dst = appendOpt(dst, "originalEventID", a.OriginalEventID)
+		dst = appendOptP(dst, e, p, "reason", a.Reason)
+		dst = appendOptP(dst, e, p, "updatedFields", a.UpdatedFields)
+		dst = appendOptP(dst, e, p, "originalRequestID", a.OriginalRequestID)
+		dst = appendOptP(dst, e, p, "originalEventID", a.OriginalEventID)
+		dst = e.appendExtras(dst, "addendum")
 		dst = closeObject(dst)
 	}
 	if t := e.TLSDetails; t != nil {
-		dst = append(dst, `,"tlsDetails":`...)
+		const p = "tlsDetails."
+		dst = appendKey(dst, "tlsDetails")
 		dst = openObject(dst)
-		dst = appendOpt(dst, "tlsVersion", t.TLSVersion)
-		dst = appendOpt(dst, "cipherSuite", t.CipherSuite)
-		dst = appendOpt(dst, "clientProvidedHostHeader", t.ClientProvidedHostHeader)
-		dst = appendOpt(dst, "keyExchange", t.KeyExchange)
+		dst = appendOptP(dst, e, p, "tlsVersion", t.TLSVersion)
+		dst = appendOptP(dst, e, p, "cipherSuite", t.CipherSuite)
+		dst = appendOptP(dst, e, p, "clientProvidedHostHeader", t.ClientProvidedHostHeader)
+		dst = appendOptP(dst, e, p, "keyExchange", t.KeyExchange)
+		dst = e.appendExtras(dst, "tlsDetails")
 		dst = closeObject(dst)
 	}
-	dst = appendOpt(dst, "sessionCredentialFromConsole", e.SessionCredentialFromConsole)
+	dst = appendOptP(dst, e, "", "sessionCredentialFromConsole", e.SessionCredentialFromConsole)
 	dst = appendRawOpt(dst, "edgeDeviceDetails", e.EdgeDeviceDetails)
-	return append(dst, '}')
+	dst = e.appendExtras(dst, "")
+	return closeObject(dst)
 }
 
-func (u *UserIdentity) appendJSON(dst []byte) []byte {
+func (d *InsightDetails) appendJSON(dst []byte, e *Event) []byte {
+	const p = "insightDetails."
 	dst = openObject(dst)
-	dst = appendOpt(dst, "type", u.Type)
-	dst = appendOpt(dst, "principalId", u.PrincipalID)
-	dst = appendOpt(dst, "arn", u.ARN)
-	dst = appendOpt(dst, "accountId", u.AccountID)
-	dst = appendOpt(dst, "accessKeyId", u.AccessKeyID)
-	dst = appendOpt(dst, "userName", u.UserName)
+	dst = appendOptP(dst, e, p, "state", d.State)
+	dst = appendOptP(dst, e, p, "eventSource", d.EventSource)
+	dst = appendOptP(dst, e, p, "eventName", d.EventName)
+	dst = appendOptP(dst, e, p, "insightType", d.InsightType)
+	dst = appendOptP(dst, e, p, "errorCode", d.ErrorCode)
+	dst = appendRawOpt(dst, "insightContext", d.InsightContext)
+	dst = e.appendExtras(dst, "insightDetails")
+	return closeObject(dst)
+}
+
+// isZero reports whether u has nothing to write.
+func (u *UserIdentity) isZero() bool {
+	return u.Type == "" && u.PrincipalID == "" && u.ARN == "" && u.AccountID == "" && u.AccessKeyID == "" &&
+		u.UserName == "" && u.SessionContext == nil && u.InvokedBy == "" && u.IdentityProvider == "" &&
+		u.CredentialID == "" && u.OnBehalfOf == nil && len(u.InScopeOf) == 0 && len(u.InvokedByDelegate) == 0
+}
+
+func (u *UserIdentity) appendJSON(dst []byte, e *Event) []byte {
+	const p = "userIdentity."
+	dst = openObject(dst)
+	dst = appendOptP(dst, e, p, "type", u.Type)
+	dst = appendOptP(dst, e, p, "principalId", u.PrincipalID)
+	dst = appendOptP(dst, e, p, "arn", u.ARN)
+	dst = appendOptP(dst, e, p, "accountId", u.AccountID)
+	dst = appendOptP(dst, e, p, "accessKeyId", u.AccessKeyID)
+	dst = appendOptP(dst, e, p, "userName", u.UserName)
 	if sc := u.SessionContext; sc != nil {
 		dst = appendKey(dst, "sessionContext")
-		dst = sc.appendJSON(dst)
+		dst = sc.appendJSON(dst, e)
 	}
-	dst = appendOpt(dst, "invokedBy", u.InvokedBy)
-	dst = appendOpt(dst, "identityProvider", u.IdentityProvider)
-	dst = appendOpt(dst, "credentialId", u.CredentialID)
+	dst = appendOptP(dst, e, p, "invokedBy", u.InvokedBy)
+	dst = appendOptP(dst, e, p, "identityProvider", u.IdentityProvider)
+	dst = appendOptP(dst, e, p, "credentialId", u.CredentialID)
 	if o := u.OnBehalfOf; o != nil {
+		const p = "userIdentity.onBehalfOf."
 		dst = appendKey(dst, "onBehalfOf")
 		dst = openObject(dst)
-		dst = appendOpt(dst, "userId", o.UserID)
-		dst = appendOpt(dst, "identityStoreArn", o.IdentityStoreARN)
+		dst = appendOptP(dst, e, p, "userId", o.UserID)
+		dst = appendOptP(dst, e, p, "identityStoreArn", o.IdentityStoreARN)
+		dst = e.appendExtras(dst, "userIdentity.onBehalfOf")
 		dst = closeObject(dst)
 	}
 	dst = appendRawOpt(dst, "inScopeOf", u.InScopeOf)
 	dst = appendRawOpt(dst, "invokedByDelegate", u.InvokedByDelegate)
+	dst = e.appendExtras(dst, "userIdentity")
 	return closeObject(dst)
 }
 
-func (sc *SessionContext) appendJSON(dst []byte) []byte {
+func (sc *SessionContext) appendJSON(dst []byte, e *Event) []byte {
 	dst = openObject(dst)
 	if si := sc.SessionIssuer; si != nil {
+		const p = "userIdentity.sessionContext.sessionIssuer."
 		dst = appendKey(dst, "sessionIssuer")
 		dst = openObject(dst)
-		dst = appendOpt(dst, "type", si.Type)
-		dst = appendOpt(dst, "principalId", si.PrincipalID)
-		dst = appendOpt(dst, "arn", si.ARN)
-		dst = appendOpt(dst, "accountId", si.AccountID)
-		dst = appendOpt(dst, "userName", si.UserName)
+		dst = appendOptP(dst, e, p, "type", si.Type)
+		dst = appendOptP(dst, e, p, "principalId", si.PrincipalID)
+		dst = appendOptP(dst, e, p, "arn", si.ARN)
+		dst = appendOptP(dst, e, p, "accountId", si.AccountID)
+		dst = appendOptP(dst, e, p, "userName", si.UserName)
+		dst = e.appendExtras(dst, "userIdentity.sessionContext.sessionIssuer")
 		dst = closeObject(dst)
 	}
 	if w := sc.WebIDFederationData; w != nil {
+		const p = "userIdentity.sessionContext.webIdFederationData."
 		dst = appendKey(dst, "webIdFederationData")
 		dst = openObject(dst)
-		dst = appendOpt(dst, "federatedProvider", w.FederatedProvider)
+		dst = appendOptP(dst, e, p, "federatedProvider", w.FederatedProvider)
 		dst = appendRawOpt(dst, "attributes", w.Attributes)
+		dst = e.appendExtras(dst, "userIdentity.sessionContext.webIdFederationData")
 		dst = closeObject(dst)
 	}
 	if a := sc.Attributes; a != nil {
+		const p = "userIdentity.sessionContext.attributes."
 		dst = appendKey(dst, "attributes")
 		dst = openObject(dst)
-		dst = appendOpt(dst, "creationDate", a.CreationDate)
-		dst = appendOpt(dst, "mfaAuthenticated", a.MFAAuthenticated)
+		dst = appendOptP(dst, e, p, "creationDate", a.CreationDate)
+		dst = appendOptP(dst, e, p, "mfaAuthenticated", a.MFAAuthenticated)
+		dst = e.appendExtras(dst, "userIdentity.sessionContext.attributes")
 		dst = closeObject(dst)
 	}
-	dst = appendOpt(dst, "sourceIdentity", sc.SourceIdentity)
-	dst = appendOpt(dst, "ec2RoleDelivery", sc.EC2RoleDelivery)
-	dst = appendOpt(dst, "assumedRoot", sc.AssumedRoot)
-	dst = appendOpt(dst, "signInSessionArn", sc.SignInSessionARN)
+	const p = "userIdentity.sessionContext."
+	dst = appendOptP(dst, e, p, "sourceIdentity", sc.SourceIdentity)
+	dst = appendOptP(dst, e, p, "ec2RoleDelivery", sc.EC2RoleDelivery)
+	dst = appendOptP(dst, e, p, "assumedRoot", sc.AssumedRoot)
+	dst = appendOptP(dst, e, p, "signInSessionArn", sc.SignInSessionARN)
+	dst = e.appendExtras(dst, "userIdentity.sessionContext")
 	return closeObject(dst)
 }
 
-func (r *Resource) appendJSON(dst []byte) []byte {
+func (r *Resource) appendJSON(dst []byte, e *Event, i int) []byte {
 	dst = openObject(dst)
-	dst = appendOpt(dst, "accountId", r.AccountID)
-	dst = appendOpt(dst, "type", r.Type)
-	dst = appendOpt(dst, "ARN", r.ARN)
+	if len(e.Empty) == 0 && len(e.Extra) == 0 {
+		dst = appendOpt(dst, "accountId", r.AccountID)
+		dst = appendOpt(dst, "type", r.Type)
+		dst = appendOpt(dst, "ARN", r.ARN)
+		return closeObject(dst)
+	}
+	var buf [24]byte
+	path := resourcePath(buf[:0], i)
+	dst = appendOptP(dst, e, string(append(path, '.')), "accountId", r.AccountID)
+	dst = appendOptP(dst, e, string(append(path, '.')), "type", r.Type)
+	dst = appendOptP(dst, e, string(append(path, '.')), "ARN", r.ARN)
+	dst = e.appendExtras(dst, string(path))
 	return closeObject(dst)
+}
+
+// resourcePath appends "resources[i]".
+func resourcePath(dst []byte, i int) []byte {
+	dst = append(dst, "resources["...)
+	dst = strconv.AppendInt(dst, int64(i), 10)
+	return append(dst, ']')
+}
+
+// keep reports whether Empty names the field prefix+name.
+func (e *Event) keep(prefix, name string) bool {
+	for _, p := range e.Empty {
+		if len(p) == len(prefix)+len(name) && p[:len(prefix)] == prefix && p[len(prefix):] == name {
+			return true
+		}
+	}
+	return false
+}
+
+// hasExtra reports whether Extra has a member inside the object at path.
+func (e *Event) hasExtra(path string) bool {
+	for i := range e.Extra {
+		p := e.Extra[i].Path
+		if len(p) > len(path) && p[:len(path)] == path && p[len(path)] == '.' {
+			return true
+		}
+	}
+	return false
+}
+
+// appendExtras writes the members of Extra whose parent object is parent.
+func (e *Event) appendExtras(dst []byte, parent string) []byte {
+	for i := range e.Extra {
+		x := &e.Extra[i]
+		par, name := splitExtraPath(x.Path)
+		if par != parent || len(x.Value) == 0 {
+			continue
+		}
+		if len(dst) == 0 || dst[len(dst)-1] != '{' {
+			dst = append(dst, ',')
+		}
+		dst = appendString(dst, name)
+		dst = append(dst, ':')
+		dst = appendCompact(dst, x.Value)
+	}
+	return dst
+}
+
+// extraParents are the objects an Extra member may belong to besides the
+// record itself and the elements of resources, longest first.
+var extraParents = [...]string{
+	"userIdentity.sessionContext.webIdFederationData",
+	"userIdentity.sessionContext.sessionIssuer",
+	"userIdentity.sessionContext.attributes",
+	"userIdentity.sessionContext",
+	"userIdentity.onBehalfOf",
+	"insightDetails",
+	"userIdentity",
+	"tlsDetails",
+	"addendum",
+}
+
+// splitExtraPath splits an Extra path into the path of its parent object
+// ("" for the record) and the member name.
+func splitExtraPath(path string) (parent, name string) {
+	for _, p := range extraParents {
+		if len(path) > len(p)+1 && path[:len(p)] == p && path[len(p)] == '.' {
+			return p, path[len(p)+1:]
+		}
+	}
+	if len(path) > len("resources[") && path[:len("resources[")] == "resources[" {
+		for j := len("resources["); j < len(path); j++ {
+			c := path[j]
+			if c == ']' && j > len("resources[") && j+1 < len(path) && path[j+1] == '.' && j+2 < len(path) {
+				return path[:j+1], path[j+2:]
+			}
+			if c < '0' || c > '9' {
+				break
+			}
+		}
+	}
+	return "", path
 }
 
 // openObject and closeObject bracket an object whose members are written by
@@ -166,6 +319,15 @@ func appendKey(dst []byte, name string) []byte {
 	dst = append(dst, '"')
 	dst = append(dst, name...)
 	return append(dst, '"', ':')
+}
+
+// appendOptP is appendOpt that also writes an empty value when Empty names
+// the field prefix+name.
+func appendOptP(dst []byte, e *Event, prefix, name, value string) []byte {
+	if value == "" && (len(e.Empty) == 0 || !e.keep(prefix, name)) {
+		return dst
+	}
+	return appendField(dst, name, value)
 }
 
 func appendOpt(dst []byte, name, value string) []byte {

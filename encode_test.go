@@ -49,7 +49,6 @@ func TestEncodeStrings(t *testing.T) {
 		name, in, want string
 	}{
 		{"plain", "abc", `"abc"`},
-		{"empty", "", `""`},
 		{"quote and backslash", `a"b\c`, `"a\"b\\c"`},
 		{"newline, return, tab", "a\nb\rc\td", `"a\nb\rc\td"`},
 		{"other control characters", "\x00\x01\x08\x0b\x0c\x1f", `"\u0000\u0001\u0008\u000b\u000c\u001f"`},
@@ -77,11 +76,28 @@ func TestEncodeStrings(t *testing.T) {
 }
 
 func TestEncodeOptionalAndNull(t *testing.T) {
-	// Only the always-present keys, and requestParameters/responseElements
-	// as null.
+	// No empty value for a field AWS always fills: only
+	// requestParameters/responseElements as null.
 	e := trail.Event{}
-	assert.Equal(t, `{"eventVersion":"","userIdentity":{},"eventTime":"0001-01-01T00:00:00Z","eventSource":"","eventName":"","awsRegion":"",`+
-		`"requestParameters":null,"responseElements":null,"eventID":"","eventType":"","eventCategory":""}`, string(e.AppendJSON(nil)))
+	assert.Equal(t, `{"requestParameters":null,"responseElements":null}`, string(e.AppendJSON(nil)))
+	// A service event writes them only when set.
+	e = trail.Event{EventType: trail.EventTypeServiceEvent}
+	assert.Equal(t, `{"eventType":"AwsServiceEvent"}`, string(e.AppendJSON(nil)))
+	e = trail.Event{EventType: trail.EventTypeServiceEvent, RequestParameters: json.RawMessage("null")}
+	assert.Equal(t, `{"requestParameters":null,"eventType":"AwsServiceEvent"}`, string(e.AppendJSON(nil)))
+	// Empty names the empty values to write.
+	e = trail.Event{EventSource: "signin.amazonaws.com", Empty: []string{"sourceIPAddress", "userIdentity.accessKeyId", "resources[1].ARN", "userIdentity"},
+		Resources: []trail.Resource{{ARN: "a"}, {Type: "t"}}}
+	assert.Equal(t, `{"userIdentity":{"accessKeyId":""},"eventSource":"signin.amazonaws.com","sourceIPAddress":"",`+
+		`"requestParameters":null,"responseElements":null,"resources":[{"ARN":"a"},{"type":"t","ARN":""}]}`, string(e.AppendJSON(nil)))
+	e = trail.Event{Empty: []string{"userIdentity"}}
+	assert.Equal(t, `{"userIdentity":{},"requestParameters":null,"responseElements":null}`, string(e.AppendJSON(nil)))
+	// Extra members go at the end of their object.
+	e = trail.Event{EventName: "X", UserIdentity: trail.UserIdentity{Type: "Root"}, Resources: []trail.Resource{{ARN: "a"}},
+		Extra: []trail.ExtraField{{Path: "eventContext", Value: json.RawMessage(`{"a": 1}`)}, {Path: "userIdentity.new", Value: json.RawMessage(`"v"`)},
+			{Path: "resources[0].n", Value: json.RawMessage(`null`)}, {Path: "userIdentity.sessionContext.x", Value: json.RawMessage(`1`)}}}
+	assert.Equal(t, `{"userIdentity":{"type":"Root","new":"v"},"eventName":"X","requestParameters":null,"responseElements":null,`+
+		`"resources":[{"ARN":"a","n":null}],"eventContext":{"a":1}}`, string(e.AppendJSON(nil)))
 
 	// Empty nested structs are written as {} (CloudTrail's console sessions).
 	e = trail.Event{UserIdentity: trail.UserIdentity{SessionContext: &trail.SessionContext{
@@ -203,7 +219,8 @@ func TestEventRoundTrip(t *testing.T) {
 	}
 }
 
-// TestEventUnmarshalNull checks that JSON null in raw fields decodes to nil.
+// TestEventUnmarshalNull checks how JSON null in raw fields decodes: to nil
+// where AppendJSON writes null for nil, kept otherwise.
 func TestEventUnmarshalNull(t *testing.T) {
 	var e trail.Event
 	require.NoError(t, json.Unmarshal([]byte(`{"requestParameters":null,"responseElements":null,"additionalEventData":null,`+
@@ -211,12 +228,14 @@ func TestEventUnmarshalNull(t *testing.T) {
 		`"sessionContext":{"webIdFederationData":{"attributes":null}}}}`), &e))
 	assert.Nil(t, e.RequestParameters)
 	assert.Nil(t, e.ResponseElements)
-	assert.Nil(t, e.AdditionalEventData)
-	assert.Nil(t, e.ServiceEventDetails)
-	assert.Nil(t, e.EdgeDeviceDetails)
-	assert.Nil(t, e.UserIdentity.InScopeOf)
-	assert.Nil(t, e.UserIdentity.InvokedByDelegate)
-	assert.Nil(t, e.UserIdentity.SessionContext.WebIDFederationData.Attributes)
+	for _, raw := range []json.RawMessage{e.AdditionalEventData, e.ServiceEventDetails, e.EdgeDeviceDetails, e.UserIdentity.InScopeOf,
+		e.UserIdentity.InvokedByDelegate, e.UserIdentity.SessionContext.WebIDFederationData.Attributes} {
+		assert.Equal(t, "null", string(raw))
+	}
+	var svc trail.Event
+	require.NoError(t, json.Unmarshal([]byte(`{"eventType":"AwsServiceEvent","requestParameters":null}`), &svc))
+	assert.Equal(t, "null", string(svc.RequestParameters))
+	assert.Nil(t, svc.ResponseElements)
 	assert.Error(t, json.Unmarshal([]byte(`{"eventTime":"yesterday"}`), &e))
 }
 
@@ -227,5 +246,5 @@ func ExampleEvent_AppendJSON() {
 		EventVersion: trail.EventVersion, ReadOnly: trail.Bool(false), RequestParameters: json.RawMessage(`{"path": "/orders/1"}`)}
 	fmt.Println(string(e.AppendJSON(nil)))
 	// Output:
-	// {"eventVersion":"1.11","userIdentity":{"type":"IAMUser","userName":"alice"},"eventTime":"0001-01-01T00:00:00Z","eventSource":"orders.example.com","eventName":"CreateOrder","awsRegion":"eu-west-1","requestParameters":{"path":"/orders/1"},"responseElements":null,"eventID":"0b6a3a52-52f4-4a4b-9d0e-7f0c1e2d3a4b","readOnly":false,"eventType":"AwsApiCall","eventCategory":"Management"}
+	// {"eventVersion":"1.11","userIdentity":{"type":"IAMUser","userName":"alice"},"eventSource":"orders.example.com","eventName":"CreateOrder","awsRegion":"eu-west-1","requestParameters":{"path":"/orders/1"},"responseElements":null,"eventID":"0b6a3a52-52f4-4a4b-9d0e-7f0c1e2d3a4b","readOnly":false,"eventType":"AwsApiCall","eventCategory":"Management"}
 }

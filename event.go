@@ -50,6 +50,50 @@ type Event struct {
 	TLSDetails                   *TLSDetails     `json:"tlsDetails,omitempty"`
 	SessionCredentialFromConsole string          `json:"sessionCredentialFromConsole,omitempty"`
 	EdgeDeviceDetails            json.RawMessage `json:"edgeDeviceDetails,omitempty"`
+	InsightDetails               *InsightDetails `json:"insightDetails,omitempty"`
+
+	// Empty lists the fields, by JSON path, that the record holds with an
+	// empty value which Event would otherwise leave out: "" for a string
+	// field, {} for userIdentity. AWS writes such values (a Root sign-in's
+	// "accessKeyId":"", an Identity Center sign-in's "arn":""); decoding
+	// fills Empty, so that AppendJSON writes them back. A path is the
+	// field's JSON name joined to its parents' by dots, with resources
+	// elements indexed: "sourceIPAddress", "userIdentity.accessKeyId",
+	// "resources[0].ARN". A path naming a field that is set is ignored.
+	Empty []string `json:"-"`
+
+	// Extra holds the members of the record that Event has no field for —
+	// what a newer eventVersion adds — and members AWS wrote as null where
+	// Event's field cannot hold null. Decoding fills it in the order of the
+	// record; AppendJSON writes each member back at the end of the object
+	// its path's parent names (the record itself, userIdentity, its
+	// sessionContext and the objects within, an element of resources,
+	// addendum, tlsDetails or insightDetails), after the fields Event knows.
+	Extra []ExtraField `json:"-"`
+}
+
+// ExtraField is one member of a record that Event has no field for. Path is
+// the member's JSON path, as in Event.Empty ("eventContext",
+// "userIdentity.newField", "resources[1].newField"); Value is its JSON value.
+type ExtraField struct {
+	Path  string
+	Value json.RawMessage
+}
+
+// InsightDetails is the insightDetails object of a CloudTrail Insights
+// event (eventType AwsCloudTrailInsight, eventCategory Insight). Such an
+// event has no eventSource, eventName or userIdentity at the top level:
+// EventSource and EventName here name the API whose unusual activity the
+// insight reports. State is Start or End; the two events of one episode
+// share Event.SharedEventID. InsightContext (statistics, attributions) is
+// kept as raw JSON.
+type InsightDetails struct {
+	State          string          `json:"state,omitempty"`
+	EventSource    string          `json:"eventSource,omitempty"`
+	EventName      string          `json:"eventName,omitempty"`
+	InsightType    string          `json:"insightType,omitempty"` // ApiCallRateInsight, ApiErrorRateInsight
+	ErrorCode      string          `json:"errorCode,omitempty"`
+	InsightContext json.RawMessage `json:"insightContext,omitempty"`
 }
 
 // UserIdentity describes who made the call (CloudTrail's userIdentity element).
@@ -144,6 +188,7 @@ const (
 	EventTypeConsoleAction = "AwsConsoleAction"
 	EventTypeConsoleSignIn = "AwsConsoleSignIn"
 	EventTypeVPCEEvent     = "AwsVpceEvent"
+	EventTypeInsight       = "AwsCloudTrailInsight"
 )
 
 // Values of Event.EventCategory.
@@ -151,9 +196,12 @@ const (
 	CategoryManagement      = "Management"
 	CategoryData            = "Data"
 	CategoryNetworkActivity = "NetworkActivity"
+	CategoryInsight         = "Insight"
 )
 
-// EventVersion is the record version Record stamps on events that carry none.
+// EventVersion is the record version Record stamps on events that carry
+// none. Record accepts every version AWS has written: 1.0 through 1.11 and
+// any later 1.x.
 const EventVersion = "1.11"
 
 // TimeFormat is the layout of every timestamp in records and digests.
@@ -177,26 +225,6 @@ var trueVal, falseVal = true, false
 
 // IsReadOnly reports whether the event is marked readOnly:true.
 func (e *Event) IsReadOnly() bool { return e.ReadOnly != nil && *e.ReadOnly }
-
-// UnmarshalJSON decodes a CloudTrail record. A JSON null in a raw field
-// decodes to a nil RawMessage, so decoding what AppendJSON wrote gives back an
-// equal Event.
-func (e *Event) UnmarshalJSON(data []byte) error {
-	type plain Event
-	if err := json.Unmarshal(data, (*plain)(e)); err != nil {
-		return err
-	}
-	for _, p := range []*json.RawMessage{&e.RequestParameters, &e.ResponseElements, &e.AdditionalEventData,
-		&e.ServiceEventDetails, &e.EdgeDeviceDetails, &e.UserIdentity.InScopeOf, &e.UserIdentity.InvokedByDelegate} {
-		if string(*p) == "null" {
-			*p = nil
-		}
-	}
-	if sc := e.UserIdentity.SessionContext; sc != nil && sc.WebIDFederationData != nil && string(sc.WebIDFederationData.Attributes) == "null" {
-		sc.WebIDFederationData.Attributes = nil
-	}
-	return nil
-}
 
 // MarshalJSON returns the record in CloudTrail's compact form (the bytes a log
 // file holds). It is AppendJSON into a new slice. Note that json.Marshal

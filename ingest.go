@@ -73,17 +73,25 @@ func (r *Recorder) Record(ctx context.Context, ev *Event) error {
 		}
 		r.stats.recorded.Add(1)
 		r.stats.unselected.Add(1)
+		r.publish(&it.ev, set, 0)
 		return nil
 	}
 	if it.hist {
 		r.history.accepted() // before the hand-over: see historySync
 	}
 	if r.spool != nil && it.mask != 0 {
-		return r.spool.record(ctx, &it)
+		if err := r.spool.record(ctx, &it); err != nil {
+			return err
+		}
+		r.publish(&it.ev, set, it.mask)
+		return nil
 	}
 	err = r.enqueue(ctx, &it)
-	if err == nil && it.mask == 0 {
-		r.stats.unselected.Add(1) // for history only
+	if err == nil {
+		if it.mask == 0 {
+			r.stats.unselected.Add(1) // for history only
+		}
+		r.publish(&it.ev, set, it.mask)
 	}
 	return err
 }

@@ -14,15 +14,32 @@ import (
 //
 // t is the delivery time (UTC is used); unique is the 16-character suffix.
 func LogFileKey(prefix, orgID, account, region string, t time.Time, unique string) string {
+	return logKey("CloudTrail", prefix, orgID, account, region, t, unique)
+}
+
+// InsightFileKey returns the S3 key CloudTrail gives a log file of Insights
+// events, in the CloudTrail-Insight folder beside CloudTrail's:
+//
+//	[prefix/]AWSLogs/[orgID/]account/CloudTrail-Insight/region/YYYY/MM/DD/account_CloudTrail-Insight_region_YYYYMMDDTHHmmZ_unique.json.gz
+func InsightFileKey(prefix, orgID, account, region string, t time.Time, unique string) string {
+	return logKey("CloudTrail-Insight", prefix, orgID, account, region, t, unique)
+}
+
+// logKey builds the key of a log file in folder (CloudTrail or
+// CloudTrail-Insight).
+func logKey(folder, prefix, orgID, account, region string, t time.Time, unique string) string {
 	t = t.UTC()
-	b := make([]byte, 0, 160)
+	b := make([]byte, 0, 168)
 	b = appendKeyBase(b, prefix, orgID, account)
-	b = append(b, "CloudTrail/"...)
+	b = append(b, folder...)
+	b = append(b, '/')
 	b = append(b, region...)
 	b = append(b, '/')
 	b = t.AppendFormat(b, "2006/01/02/")
 	b = append(b, account...)
-	b = append(b, "_CloudTrail_"...)
+	b = append(b, '_')
+	b = append(b, folder...)
+	b = append(b, '_')
 	b = append(b, region...)
 	b = append(b, '_')
 	b = t.AppendFormat(b, "20060102T1504Z")

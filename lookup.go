@@ -27,6 +27,10 @@ type LookupInput struct {
 	StartTime, EndTime time.Time
 	MaxResults         int
 	NextToken          string
+	// EventCategory "insight" returns only Insights events (eventCategory
+	// Insight); empty returns every other event, as CloudTrail's
+	// LookupEvents does (a page may then hold fewer than MaxResults events).
+	EventCategory string
 }
 
 // LookupOutput is one page of LookupEvents, newest event first. NextToken is
@@ -296,9 +300,12 @@ func (r *Recorder) LookupEvents(ctx context.Context, in LookupInput) (*LookupOut
 	if err != nil {
 		return nil, err
 	}
-	out := &LookupOutput{NextToken: page.NextToken, Events: make([]LookupEvent, len(page.Events))}
+	out := &LookupOutput{NextToken: page.NextToken, Events: make([]LookupEvent, 0, len(page.Events))}
 	for i := range page.Events {
-		out.Events[i] = NewLookupEvent(&page.Events[i])
+		if in.EventCategory == "" && page.Events[i].EventCategory == CategoryInsight {
+			continue
+		}
+		out.Events = append(out.Events, NewLookupEvent(&page.Events[i]))
 	}
 	return out, nil
 }
@@ -315,7 +322,15 @@ func lookupQuery(in *LookupInput) (QueryInput, error) {
 	if in.MaxResults < 0 || in.MaxResults > DefaultMaxResults {
 		return QueryInput{}, maxResultsErr(fmt.Sprintf("MaxResults %d: want 1 to %d", in.MaxResults, DefaultMaxResults))
 	}
-	return QueryInput{StartTime: in.StartTime, EndTime: in.EndTime, LookupAttributes: in.LookupAttributes,
+	attrs := in.LookupAttributes
+	switch in.EventCategory {
+	case "":
+	case "insight", "Insight":
+		attrs = append(attrs[:len(attrs):len(attrs)], LookupAttribute{Key: LookupEventCategory, Value: CategoryInsight})
+	default:
+		return QueryInput{}, attrErr(fmt.Sprintf("EventCategory %q: want insight", in.EventCategory))
+	}
+	return QueryInput{StartTime: in.StartTime, EndTime: in.EndTime, LookupAttributes: attrs,
 		MaxResults: in.MaxResults, NextToken: in.NextToken}, nil
 }
 

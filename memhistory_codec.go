@@ -44,7 +44,8 @@ const (
 	rowAddendum
 	rowTLS
 	rowResources
-	rowEventID // eventID is in the row (not a UUID)
+	rowEventID  // eventID is in the row (not a UUID)
+	rowFidelity // insightDetails, Empty, Extra follow as one raw JSON value
 )
 
 // rowEncoder appends rows, interning strings in seg's string table (none
@@ -183,6 +184,10 @@ func (w *rowEncoder) encodeRow(ev *Event, idInRow bool) {
 	if idInRow {
 		f |= rowEventID
 	}
+	fid := fidelityJSON(ev)
+	if fid != nil {
+		f |= rowFidelity
+	}
 	w.uvarint(f)
 	w.str(ev.EventVersion)
 	w.str(u.Type)
@@ -266,6 +271,9 @@ func (w *rowEncoder) encodeRow(ev *Event, idInRow bool) {
 	}
 	w.str(ev.SessionCredentialFromConsole)
 	w.raw(ev.EdgeDeviceDetails)
+	if fid != nil {
+		w.raw(fid)
+	}
 }
 
 // rowDecoder reads a row. Malformed input sets bad instead of panicking.
@@ -416,6 +424,9 @@ func (d *rowDecoder) decodeRow(ev *Event) bool {
 	}
 	ev.SessionCredentialFromConsole = d.str()
 	ev.EdgeDeviceDetails = d.raw()
+	if f&rowFidelity != 0 && !setFidelity(ev, d.raw()) {
+		d.bad = true
+	}
 	return !d.bad
 }
 

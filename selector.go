@@ -428,6 +428,7 @@ type compiledTrail struct {
 	basic       []compiledBasic
 	advanced    []compiledAdvanced
 	useAdvanced bool
+	insights    uint8 // insightCallRate | insightErrorRate
 }
 
 func (t *compiledTrail) match(ev *Event) bool {
@@ -436,6 +437,9 @@ func (t *compiledTrail) match(ev *Event) bool {
 	}
 	if t.account != "" && ev.RecipientAccountID != t.account {
 		return false
+	}
+	if ev.EventCategory == CategoryInsight {
+		return t.matchInsight(ev)
 	}
 	if t.useAdvanced {
 		for i := range t.advanced {
@@ -582,7 +586,7 @@ func (s *selectorSet) categorize(ev *Event) {
 			}
 		}
 	}
-	if ev.ManagementEvent == nil && ev.EventCategory != CategoryNetworkActivity {
+	if ev.ManagementEvent == nil && ev.EventCategory != CategoryNetworkActivity && ev.EventCategory != CategoryInsight {
 		ev.ManagementEvent = boolPtr(ev.EventCategory == CategoryManagement)
 	}
 }

@@ -215,7 +215,7 @@ func (p *pipe) recoverSpool(now time.Time) {
 			if ts == nil {
 				continue
 			}
-			p.addTo(ts, e.account, e.region, rec, e.eventTime, idx, now)
+			p.addTo(ts, e.account, e.region, isInsightRecord(rec), rec, e.eventTime, idx, now)
 			replayed++
 		}
 		return nil

@@ -66,6 +66,8 @@ type Recorder struct {
 
 	spool *spool // nil without Config.Spool
 	lost  losses // what delivery gave up on, for Close
+
+	subs subscriptions // Subscribe and observers (subscribe.go)
 }
 
 // New validates cfg, starts the recorder's goroutines and returns it. Every
@@ -211,7 +213,11 @@ func (r *Recorder) rebuildSet() error {
 		if len(set.trails) == maxTrails {
 			return configErr("more than %d logging trails", maxTrails)
 		}
-		ct := compiledTrail{basic: basic, advanced: adv, useAdvanced: ts.cfg.Advanced != nil}
+		insights, err := compileInsights(ts.cfg.InsightSelectors)
+		if err != nil {
+			return configErr("trail %q: %v", ts.cfg.Name, err)
+		}
+		ct := compiledTrail{basic: basic, advanced: adv, useAdvanced: ts.cfg.Advanced != nil, insights: insights}
 		if !ts.cfg.MultiRegion {
 			ct.region = r.cfg.Region
 		}
@@ -296,6 +302,7 @@ func (r *Recorder) Close(ctx context.Context) error {
 			r.spool.shutdown() // commits what Record took, then stops sending
 		}
 		close(r.queue)
+		r.subs.closeAll()
 	})
 	finished := make(chan struct{})
 	go func() {

@@ -47,6 +47,7 @@ type extras struct {
 	ob  OnBehalfOf
 	ad  Addendum
 	tls TLSDetails
+	ins InsightDetails
 }
 
 const (
@@ -110,8 +111,12 @@ func (r *Recorder) prepare(dst, src *Event, a *arena) error {
 		return err
 	}
 	if src.Resources != nil {
-		dst.Resources = a.resources(len(src.Resources))
-		copy(dst.Resources, src.Resources)
+		if len(src.Resources) == 0 {
+			dst.Resources = noResources // "resources":[] is kept
+		} else {
+			dst.Resources = a.resources(len(src.Resources))
+			copy(dst.Resources, src.Resources)
+		}
 	}
 	if src.ReadOnly != nil {
 		dst.ReadOnly = boolPtr(*src.ReadOnly)
@@ -119,8 +124,17 @@ func (r *Recorder) prepare(dst, src *Event, a *arena) error {
 	if src.ManagementEvent != nil {
 		dst.ManagementEvent = boolPtr(*src.ManagementEvent)
 	}
-	if src.Addendum != nil || src.TLSDetails != nil || src.UserIdentity.SessionContext != nil || src.UserIdentity.OnBehalfOf != nil {
+	if src.Addendum != nil || src.TLSDetails != nil || src.UserIdentity.SessionContext != nil || src.UserIdentity.OnBehalfOf != nil || src.InsightDetails != nil {
 		x := a.extras()
+		if src.InsightDetails != nil {
+			x.ins = *src.InsightDetails
+			raw := x.ins.InsightContext
+			if len(raw) > maxRawLarge || (len(raw) > 0 && !isJSONObject(raw)) {
+				return &ValidationError{Field: "insightDetails.insightContext", Reason: "not a JSON object of at most 100 KB"}
+			}
+			x.ins.InsightContext = a.copyBytes(raw)
+			dst.InsightDetails = &x.ins
+		}
 		if src.Addendum != nil {
 			x.ad = *src.Addendum
 			dst.Addendum = &x.ad
@@ -149,6 +163,11 @@ func (r *Recorder) prepare(dst, src *Event, a *arena) error {
 				x.wf.Attributes = a.copyBytes(x.wf.Attributes)
 				x.sc.WebIDFederationData = &x.wf
 			}
+		}
+	}
+	if len(src.Empty) > 0 || len(src.Extra) > 0 {
+		if err := copyPresence(dst, src, a); err != nil {
+			return err
 		}
 	}
 	return r.stamp(dst, a)
@@ -185,7 +204,7 @@ func validateRaw(e *Event, a *arena) error {
 			return &ValidationError{Field: rawFieldNames[i], Reason: "larger than " + kb(f.max)}
 		}
 		if isJSONNull(raw) {
-			*f.p = nil
+			*f.p = nullJSON // kept: AWS writes null in some optional fields
 			continue
 		}
 		if !isJSONObject(raw) {
@@ -234,16 +253,13 @@ func isJSONObject(b []byte) bool {
 
 // stamp validates the fields that need it and fills in the defaults.
 func (r *Recorder) stamp(e *Event, a *arena) error {
-	if e.EventSource == "" {
-		return &ValidationError{Field: "eventSource", Reason: "empty"}
-	}
-	if e.EventName == "" {
-		return &ValidationError{Field: "eventName", Reason: "empty"}
+	if err := checkKind(e); err != nil {
+		return err
 	}
 	if e.EventVersion == "" {
 		e.EventVersion = EventVersion
 	} else if !validVersion(e.EventVersion) {
-		return &ValidationError{Field: "eventVersion", Reason: "want major.minor with a two-digit minor, such as 1.11"}
+		return &ValidationError{Field: "eventVersion", Reason: "want 1.<minor>, such as 1.0, 1.05 or 1.11"}
 	}
 	if e.EventTime.IsZero() {
 		e.EventTime = time.Now().UTC().Truncate(time.Second)
@@ -259,8 +275,8 @@ func (r *Recorder) stamp(e *Event, a *arena) error {
 	}
 	if e.EventID == "" {
 		e.EventID = a.newEventID()
-	} else if !validUUID(e.EventID) {
-		return &ValidationError{Field: "eventID", Reason: "want a lower-case UUID (8-4-4-4-12 hex digits)"}
+	} else if !validEventID(e.EventID) {
+		return &ValidationError{Field: "eventID", Reason: "want at most 64 letters, digits and '-', such as a lower-case UUID"}
 	}
 	if e.AWSRegion == "" {
 		e.AWSRegion = r.cfg.Region
@@ -277,8 +293,18 @@ func (r *Recorder) stamp(e *Event, a *arena) error {
 	}
 	switch e.EventCategory {
 	case "", CategoryManagement, CategoryData, CategoryNetworkActivity:
+		if e.EventType == EventTypeInsight {
+			if e.EventCategory != "" {
+				return &ValidationError{Field: "eventCategory", Reason: "want Insight for an AwsCloudTrailInsight event"}
+			}
+			e.EventCategory = CategoryInsight
+		}
+	case CategoryInsight:
+		if e.EventType != EventTypeInsight {
+			return &ValidationError{Field: "eventCategory", Reason: "Insight only with eventType AwsCloudTrailInsight"}
+		}
 	default:
-		return &ValidationError{Field: "eventCategory", Reason: "want Management, Data or NetworkActivity"}
+		return &ValidationError{Field: "eventCategory", Reason: "want Management, Data, NetworkActivity or Insight"}
 	}
 	e.UserAgent = truncate(e.UserAgent)
 	e.ErrorCode = truncate(e.ErrorCode)
@@ -305,18 +331,34 @@ func (r *Recorder) stamp(e *Event, a *arena) error {
 // truncate cuts s to maxTextField bytes on a rune boundary.
 func truncate(s string) string { return jsontext.Truncate(s, maxTextField) }
 
+// validVersion reports whether v is an eventVersion AWS writes or may write:
+// "1." and one to three digits ("1.0", "1.05", "1.11", a later "1.12").
 func validVersion(v string) bool {
-	dot := -1
-	for i := 0; i < len(v); i++ {
-		switch c := v[i]; {
-		case c == '.' && dot < 0 && i > 0:
-			dot = i
-		case c >= '0' && c <= '9':
-		default:
+	if len(v) < 3 || len(v) > 5 || v[0] != '1' || v[1] != '.' {
+		return false
+	}
+	for i := 2; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
 			return false
 		}
 	}
-	return dot > 0 && len(v)-dot-1 == 2 && len(v) <= 8
+	return true
+}
+
+// validEventID reports whether s can be an eventID: CloudTrail writes
+// lower-case UUIDs; records AWS publishes also carry placeholders such as
+// "EXAMPLE8-9621-4d00-b913-beca2EXAMPLE", which are kept as they are.
+func validEventID(s string) bool {
+	if len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 func validUUID(s string) bool {

@@ -219,7 +219,7 @@ func encodedSizeBound(e *Event) int {
 		r := &e.Resources[i]
 		s += len(r.AccountID) + len(r.Type) + len(r.ARN)
 	}
-	return 6*s + raw + fixedBound + resourceBound*len(e.Resources) + EventSizeOverhead
+	return 6*s + raw + 6*presenceSize(e) + fixedBound + resourceBound*len(e.Resources) + EventSizeOverhead
 }
 
 const (

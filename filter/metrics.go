@@ -549,3 +549,6 @@ func (m *Metrics) flush(end int64) {
 	})
 	m.export(out)
 }
+
+// A *Metrics attaches to a recorder or a trail as an observer.
+var _ trail.EventObserver = (*Metrics)(nil)

@@ -210,3 +210,6 @@ func (p *Pattern) matchTerms(msg []byte) bool {
 	}
 	return false
 }
+
+// A *Pattern selects events for Recorder.Subscribe.
+var _ trail.EventMatcher = (*Pattern)(nil)

@@ -107,7 +107,36 @@ const (
 	// from the newest digest never reaches (another chain, the other branch
 	// of a fork); validate-logs never checks it nor the files it lists.
 	KindDigestOffChain
+	// KindStrayObject: an object under the trail's prefix where the trail's
+	// layout has none: outside AWSLogs/<account>/CloudTrail*/<region>/
+	// yyyy/mm/dd/, with a name that is not a log file's or digest's, or
+	// whose name disagrees with its folders (account, region, date), or a
+	// metadata sidecar without its object. validate-logs never looks there.
+	KindStrayObject
+	// KindNotRegular: a symbolic link, FIFO, device, socket or other special
+	// file under the trail's prefix. It is reported without being followed
+	// or opened (a FIFO cannot make validation hang; a symlink cannot make
+	// it read a file outside the tree).
+	KindNotRegular
+	// KindNotYetCovered (a notice, see [Kind.Notice]): a log file of the
+	// trail's region that no digest lists because it is newer than the
+	// newest digest's coverage (within two minutes of its end, or after
+	// it): the next digest will list it, or it is forged; it cannot be
+	// verified yet.
+	KindNotYetCovered
+	// KindTempFile (a notice): a sink's leftover temporary file (".tmp-*"),
+	// an incomplete write of a crashed run, not an object of the trail.
+	KindTempFile
+	// KindMetadataAmbiguous: an object's metadata names the same key twice
+	// (for example both "signature" and "x-amz-meta-signature" in a
+	// sidecar): which one counts would depend on map order, so neither does.
+	KindMetadataAmbiguous
 )
+
+// Notice reports whether findings of this kind are notices rather than
+// problems: they are listed in Report.Notices, not Report.Findings, and do
+// not make Report.OK false (trailcheck exits 0 unless --strict).
+func (k Kind) Notice() bool { return k == KindNotYetCovered || k == KindTempFile }
 
 var kindNames = map[Kind]string{
 	KindDigestNotFound:            "digest-not-found",
@@ -135,6 +164,11 @@ var kindNames = map[Kind]string{
 	KindTrailingData:              "trailing-data",
 	KindDigestFork:                "digest-fork",
 	KindDigestOffChain:            "digest-off-chain",
+	KindStrayObject:               "stray-object",
+	KindNotRegular:                "not-regular-file",
+	KindNotYetCovered:             "not-yet-covered",
+	KindTempFile:                  "temp-file",
+	KindMetadataAmbiguous:         "metadata-ambiguous",
 }
 
 // Kinds returns every defined Kind, validate-logs kinds first.
@@ -143,7 +177,7 @@ func Kinds() []Kind {
 	for k := KindDigestNotFound; k <= KindLogInvalidFormat; k++ {
 		out = append(out, k)
 	}
-	for k := KindPreviousHashMismatch; k <= KindDigestOffChain; k++ {
+	for k := KindPreviousHashMismatch; k <= KindMetadataAmbiguous; k++ {
 		out = append(out, k)
 	}
 	return out
@@ -220,8 +254,14 @@ type IntegrityError struct {
 // Error returns the validate-logs style line (without trailing newline).
 func (e *IntegrityError) Error() string {
 	obj := "Digest file"
-	if e.Log {
+	switch {
+	case e.Kind == KindStrayObject || e.Kind == KindNotRegular || e.Kind == KindTempFile:
+		obj = "Object"
+	case e.Log:
 		obj = "Log file"
+	}
+	if e.Kind.Notice() {
+		return fmt.Sprintf("%s\ts3://%s/%s\tNOTICE: %s", obj, e.Bucket, e.Key, e.Detail)
 	}
 	return fmt.Sprintf("%s\ts3://%s/%s\tINVALID: %s", obj, e.Bucket, e.Key, e.Detail)
 }

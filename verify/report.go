@@ -106,6 +106,10 @@ type Report struct {
 	// Findings lists every problem: validate-logs' first, in the order it
 	// reports them, then the extra checks.
 	Findings []*IntegrityError `json:"findings"`
+	// Notices lists what cannot be judged yet or is not the trail's
+	// (log files not yet covered by a digest, leftover temporary files):
+	// reported, distinctly, but not problems (see [Kind.Notice]).
+	Notices []*IntegrityError `json:"notices"`
 }
 
 // OK reports whether nothing is wrong (no finding of any kind).
@@ -191,6 +195,16 @@ func (r *Report) WriteText(out, errOut io.Writer, o TextOptions) error {
 			w.printf(w.out, "Additional checks (not made by aws cloudtrail validate-logs): 1 problem found\n")
 		default:
 			w.printf(w.out, "Additional checks (not made by aws cloudtrail validate-logs): %d problems found\n", len(extra))
+		}
+		for _, n := range r.Notices {
+			w.printf(w.errOut, "%s\n", n.Error())
+		}
+		switch len(r.Notices) {
+		case 0:
+		case 1:
+			w.printf(w.out, "Notices (not problems, cannot be judged yet): 1\n")
+		default:
+			w.printf(w.out, "Notices (not problems, cannot be judged yet): %d\n", len(r.Notices))
 		}
 	}
 	return w.err

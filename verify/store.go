@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -98,16 +99,17 @@ func (s *fsStore) Get(ctx context.Context, key string) ([]byte, map[string]strin
 	if !fs.ValidPath(key) || key == "." || strings.HasSuffix(key, MetadataSuffix) {
 		return nil, nil, &fs.PathError{Op: "get", Path: key, Err: fs.ErrNotExist}
 	}
-	info, err := fs.Stat(s.fsys, key)
-	if err != nil {
-		return nil, nil, fmt.Errorf("verify: get %q: %w", key, err)
-	}
-	if info.IsDir() {
-		return nil, nil, &fs.PathError{Op: "get", Path: key, Err: fs.ErrNotExist}
+	if err := s.regular(key); err != nil {
+		return nil, nil, err
 	}
 	body, err := fs.ReadFile(s.fsys, key)
 	if err != nil {
 		return nil, nil, fmt.Errorf("verify: get %q: %w", key, err)
+	}
+	if err := s.regular(key + MetadataSuffix); errors.Is(err, fs.ErrNotExist) {
+		return body, nil, nil
+	} else if err != nil {
+		return nil, nil, err
 	}
 	side, err := fs.ReadFile(s.fsys, key+MetadataSuffix)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -123,15 +125,86 @@ func (s *fsStore) Get(ctx context.Context, key string) ([]byte, map[string]strin
 	return body, meta, nil
 }
 
+// regular checks, without following symlinks where fsys can tell (an
+// fs.ReadLinkFS such as os.DirFS), that every folder on key's path is a
+// folder and key a regular file: a symlink or special file is reported
+// as not existing (the sweep reports it as KindNotRegular), never opened,
+// so that a FIFO cannot make a read hang and a symlink cannot make it read
+// outside the tree.
+func (s *fsStore) regular(key string) error {
+	notRegular := func(p, what string) error {
+		return &fs.PathError{Op: "get", Path: key, Err: fmt.Errorf("%w: %s is %s", fs.ErrNotExist, p, what)}
+	}
+	if _, ok := s.fsys.(fs.ReadLinkFS); !ok {
+		info, err := fs.Stat(s.fsys, key)
+		if err != nil {
+			return fmt.Errorf("verify: get %q: %w", key, err)
+		}
+		if !info.Mode().IsRegular() {
+			return notRegular(key, "not a regular file")
+		}
+		return nil
+	}
+	for i := 0; ; {
+		j := strings.IndexByte(key[i:], '/')
+		last := j < 0
+		p := key
+		if !last {
+			p = key[:i+j]
+		}
+		info, err := fs.Lstat(s.fsys, p)
+		if err != nil {
+			return fmt.Errorf("verify: get %q: %w", key, err)
+		}
+		switch m := info.Mode(); {
+		case m&fs.ModeSymlink != 0:
+			return notRegular(p, "a symbolic link (not followed)")
+		case last && !m.IsRegular():
+			return notRegular(p, "not a regular file (not opened)")
+		case !last && !m.IsDir():
+			return notRegular(p, "not a folder")
+		}
+		if last {
+			return nil
+		}
+		i += j + 1
+	}
+}
+
+// ErrAmbiguousMetadata is wrapped by the error of a metadata sidecar that
+// names one metadata key twice (after lower-casing and removing an
+// "x-amz-meta-" prefix), such as both "signature" and
+// "x-amz-meta-signature".
+var ErrAmbiguousMetadata = errors.New("verify: ambiguous metadata")
+
+// AmbiguousMetadataKey is set in the metadata FSStore returns for an
+// object whose sidecar is ambiguous (ErrAmbiguousMetadata): its value
+// names the keys given twice, and those keys are left out, so which one
+// counts never depends on map order. Validate reports it as
+// [KindMetadataAmbiguous].
+const AmbiguousMetadataKey = "verify-ambiguous-metadata"
+
 func parseSidecar(b []byte) (map[string]string, error) {
 	var raw map[string]any
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidFormat, err)
 	}
+	seen := make(map[string]string, len(raw))
+	var twice []string
+	for k := range raw {
+		n := strings.TrimPrefix(strings.ToLower(k), "x-amz-meta-")
+		if _, dup := seen[n]; dup {
+			twice = append(twice, n)
+		}
+		seen[n] = k
+	}
 	meta := make(map[string]string, len(raw))
 	for k, v := range raw {
 		k = strings.ToLower(k)
 		k = strings.TrimPrefix(k, "x-amz-meta-")
+		if slices.Contains(twice, k) {
+			continue
+		}
 		switch v := v.(type) {
 		case string:
 			meta[k] = v
@@ -139,6 +212,10 @@ func parseSidecar(b []byte) (map[string]string, error) {
 			b, _ := json.Marshal(v) // cannot fail for decoded JSON values
 			meta[k] = string(b)
 		}
+	}
+	if len(twice) > 0 {
+		slices.Sort(twice)
+		meta[AmbiguousMetadataKey] = strings.Join(slices.Compact(twice), ",")
 	}
 	return meta, nil
 }

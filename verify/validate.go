@@ -45,6 +45,12 @@ type Options struct {
 	// digest chain ending earlier means the newest digests were deleted
 	// (or delivery stopped), reported as [KindNewestDigestMissing].
 	ExpectedEnd time.Time
+	// RequireEnd makes End a time the digests must reach, as ExpectedEnd
+	// does, within one digest period (the period of the newest digest
+	// found, default one hour): deleting whole trailing periods is then
+	// reported as [KindNewestDigestMissing]. Set it when End was given
+	// explicitly (trailcheck --end); ExpectedEnd, when set, wins.
+	RequireEnd bool
 	// AllowRestarts accepts chain restarts (a starting digest while older
 	// digests exist): they are listed in Report.Gaps but not reported as
 	// KindChainRestart findings. Set it when restarts are expected, e.g.
@@ -356,6 +362,11 @@ func (v *validator) loadDigest(ctx context.Context, key string) (*loadedDigest, 
 	}
 	ld.found = true
 	ld.meta = meta
+	if twice := meta[AmbiguousMetadataKey]; twice != "" {
+		v.extra(&IntegrityError{Kind: KindMetadataAmbiguous, Bucket: bucket, Key: key,
+			Detail: "metadata gives " + twice + " twice (for example both signature and x-amz-meta-signature): neither is used",
+			Err:    ErrAmbiguousMetadata})
+	}
 	raw, trailing, err := gunzipFirst(body)
 	if err != nil {
 		ld.err = digestErr(KindDigestInvalidFormat, bucket, key, "invalid format", err)
@@ -571,7 +582,10 @@ func (v *validator) checkExtras(ctx context.Context) error {
 	if err := v.checkFleet(ctx); err != nil {
 		return err
 	}
-	return v.checkUnlisted(ctx)
+	if err := v.checkUnlisted(ctx); err != nil {
+		return err
+	}
+	return v.checkTree(ctx)
 }
 
 func (v *validator) checkDigestFields(ld *loadedDigest) {
@@ -740,10 +754,13 @@ func (v *validator) checkContinuity() {
 }
 
 func (v *validator) checkNewest() {
-	if v.opt.ExpectedEnd.IsZero() {
-		return
-	}
 	expected := v.opt.ExpectedEnd.UTC()
+	if v.opt.ExpectedEnd.IsZero() {
+		if !v.opt.RequireEnd {
+			return
+		}
+		expected = v.requiredEnd()
+	}
 	var newestKey string
 	var newest time.Time
 	for _, ld := range v.walk {

@@ -490,7 +490,7 @@ func TestValidateMore(t *testing.T) {
 		rep, err := Validate(ctx, countingStore{FSStore(f.fs()), &lists}, o)
 		require.NoError(t, err)
 		assert.Equal(t, "log-not-in-digest×2", summarize(findingKinds(rep.Findings)))
-		assert.Equal(t, 2, lists) // digests + one log listing
+		assert.Equal(t, 3, lists) // digests + one log listing + the sweep of the prefix
 	})
 	t.Run("key validity window", func(t *testing.T) {
 		f := buildFixture(t, defaultConfig())

@@ -28,7 +28,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -68,7 +67,7 @@ Exit codes: 0 all valid, 1 something INVALID, 2 usage error, 3 validation could 
 const usageValidate = `Usage: trailcheck validate --dir DIR --public-key PEM --trail-arn ARN --start T [flags]
        trailcheck validate --s3-bucket B [--endpoint URL] --public-key PEM --trail-arn ARN --start T [flags]
 
-Validates the trail's digest chain and log files in DIR with the algorithm of
+Validates the trail's digest chains and log files in DIR with the algorithm of
 "aws cloudtrail validate-logs" (same checks, same output lines), then makes
 extra checks validate-logs does not make: previousDigestHashValue and
 previousDigestSignature against the previous digest, chain restarts, missing
@@ -76,9 +75,28 @@ newest digests (--expected-end), consecutive deleted digests, log files no
 digest lists, event times outside the range a digest claims, data appended
 after a gzip member, malformed digest fields.
 
+Every chain: a trail writes one digest chain per (source region, account) --
+a multi-region trail one per region, an organization trail one per member
+account. By default every chain of the trail under --prefix is validated,
+each reported on its own ("== chain 1/2: eu-west-1 account 111122223333"),
+then one summary line per chain; --region (and --account-id, --org-id)
+narrow it to one chain. When the trail has no digests under --prefix,
+trailcheck lists the trails, prefixes, regions and accounts whose digests it
+did find and exits 1.
+
+Every object under the trail's prefix that is not a valid, covered log file
+or digest is reported wherever it sits and whatever its name or type
+(stray-object; not-regular-file for symlinks, FIFOs and other special files,
+which are never followed or opened). With --end, the digests must reach
+--end (within one digest period): deleted trailing periods are errors.
+Notices (not problems; exit 0 unless --strict): log files newer than the
+digests' coverage (not-yet-covered) and sinks' leftover temporary files
+(temp-file).
+
 DIR is the bucket: if DIR/<bucket> exists it is used, else DIR itself (the
-convention of the repository's AWS verifier harness, internal/ctoracle). A digest's S3 metadata (its signature) is
-read from the sidecar file "<digest>.metadata.json".
+convention of the repository's AWS verifier harness, internal/ctoracle). A
+digest's S3 metadata (its signature) is read from the sidecar file
+"<digest>.metadata.json".
 
 With --s3-bucket the files are read from S3 (credentials and region from
 the standard AWS configuration chain; --endpoint for MinIO and other
@@ -144,7 +162,7 @@ type validateFlags struct {
 	s3Bucket, endpoint                                      string
 	start, end, expectedEnd, progress                       string
 	publicKeys                                              stringList
-	jsonOut, verbose, allowRestarts                         bool
+	jsonOut, verbose, allowRestarts, strict                 bool
 }
 
 func runValidate(args []string, stdout, stderr io.Writer) int {
@@ -163,11 +181,12 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.bucket, "bucket", "", "`BUCKET` name the digests were written for (default: read from the newest digest)")
 	fs.StringVar(&f.prefix, "prefix", "", "S3 key `PREFIX` of the trail")
 	fs.StringVar(&f.orgID, "org-id", "", "organization `ID` (o-...) of an organization trail (needs --account-id)")
-	fs.StringVar(&f.accountID, "account-id", "", "`ACCOUNT` whose files are validated (default: the ARN's account)")
-	fs.StringVar(&f.region, "region", "", "source `REGION` whose files are validated (default: the ARN's home region)")
+	fs.StringVar(&f.accountID, "account-id", "", "`ACCOUNT` whose files are validated (default: the ARN's account, or every member account of an organization trail)")
+	fs.StringVar(&f.region, "region", "", "source `REGION` whose chain is validated (default: every region with digests of the trail)")
 	fs.BoolVar(&f.allowRestarts, "allow-restarts", false, "accept digest chain restarts (after StopLogging/StartLogging) instead of reporting them")
 	fs.StringVar(&f.expectedEnd, "expected-end", "", "the newest digest must reach this `TIME` (detects deleted newest digests)")
-	fs.BoolVar(&f.jsonOut, "json", false, "print the report as JSON instead of text")
+	fs.BoolVar(&f.strict, "strict", false, "exit 1 on notices too (log files not yet covered by a digest, leftover temporary files)")
+	fs.BoolVar(&f.jsonOut, "json", false, "print the report as JSON instead of text: {ok, awsInvalid, chains: [{region, accountId, …report}]}, and with one chain its report at the top level too")
 	fs.BoolVar(&f.verbose, "verbose", false, "also print the valid lines (like validate-logs --verbose)")
 	fs.BoolVar(&f.verbose, "v", false, "alias of --verbose")
 	fs.StringVar(&f.progress, "progress", "auto", "`MODE` of the progress bar on stderr: auto (terminal and large trees), always or never")
@@ -212,32 +231,96 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	} else {
 		st = verify.FSStore(os.DirFS(root))
 	}
-	rep, err := verify.Validate(context.Background(), st, opt)
-	prog.finish()
-	if errors.Is(err, verify.ErrInvalidOptions) {
-		return usageErr("%v", err)
+	arn, _ := verify.ParseTrailARN(opt.TrailARN) // checked by options
+	ctx := context.Background()
+	chains := []chain{{Prefix: f.prefix, OrgID: f.orgID, AccountID: opt.AccountID, Region: f.region,
+		TrailName: arn.Name, HomeRegion: arn.HomeRegion}}
+	if f.region == "" {
+		// Every chain (source region, account) of the trail under the prefix.
+		list := "AWSLogs/"
+		if f.prefix != "" {
+			list = f.prefix + "/AWSLogs/"
+		}
+		all, err := findChains(ctx, st, list)
+		if err != nil {
+			fmt.Fprintf(stderr, "trailcheck validate: %v\n", err)
+			return exitError
+		}
+		chains = selectChains(all, &f, arn)
+		if len(chains) == 0 {
+			if everywhere, err := findChains(ctx, st, ""); err == nil {
+				all = everywhere
+			}
+			fmt.Fprintf(stderr, "trailcheck validate: %s\n", noDigestsMessage(all, &f, arn))
+			return exitInvalid
+		}
 	}
-	if err != nil {
-		fmt.Fprintf(stderr, "trailcheck validate: %v\n", err)
-		return exitError
+	type chainReport struct {
+		chain
+		OK         bool `json:"ok"`
+		AWSInvalid bool `json:"awsInvalid"`
+		*verify.Report
+	}
+	var reports []chainReport
+	ok, awsInvalid := true, false
+	for i, c := range chains {
+		copt := opt
+		copt.Region, copt.AccountID, copt.OrgID = c.Region, c.AccountID, c.OrgID
+		if len(chains) > 1 && !f.jsonOut {
+			if i > 0 {
+				fmt.Fprintln(stdout)
+			}
+			fmt.Fprintf(stdout, "== chain %d/%d: %s\n", i+1, len(chains), c)
+		}
+		rep, err := verify.Validate(ctx, st, copt)
+		prog.finish()
+		if errors.Is(err, verify.ErrInvalidOptions) {
+			return usageErr("%v", err)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "trailcheck validate: chain %s: %v\n", c, err)
+			return exitError
+		}
+		reports = append(reports, chainReport{c, rep.OK(), rep.AWSInvalid(), rep})
+		ok = ok && rep.OK() && !(f.strict && len(rep.Notices) > 0)
+		awsInvalid = awsInvalid || rep.AWSInvalid()
+		if !f.jsonOut {
+			if err := rep.WriteText(stdout, stderr, verify.TextOptions{Verbose: f.verbose, Extra: true}); err != nil {
+				fmt.Fprintf(stderr, "trailcheck validate: %v\n", err)
+				return exitError
+			}
+		}
 	}
 	if f.jsonOut {
+		// One chain: its report at the top level too (as before chains were
+		// listed); several: ok, awsInvalid and chains only.
 		out := struct {
-			OK         bool `json:"ok"`
-			AWSInvalid bool `json:"awsInvalid"`
+			OK         bool          `json:"ok"`
+			AWSInvalid bool          `json:"awsInvalid"`
+			Chains     []chainReport `json:"chains"`
 			*verify.Report
-		}{rep.OK(), rep.AWSInvalid(), rep}
+		}{OK: ok, AWSInvalid: awsInvalid, Chains: reports}
+		if len(reports) == 1 {
+			out.Report = reports[0].Report
+		}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(out); err != nil {
 			fmt.Fprintf(stderr, "trailcheck validate: %v\n", err)
 			return exitError
 		}
-	} else if err := rep.WriteText(stdout, stderr, verify.TextOptions{Verbose: f.verbose, Extra: true}); err != nil {
-		fmt.Fprintf(stderr, "trailcheck validate: %v\n", err)
-		return exitError
+	} else if len(chains) > 1 {
+		fmt.Fprintf(stdout, "\n== %d chains:\n", len(chains))
+		for _, r := range reports {
+			status := "OK"
+			if !r.OK {
+				status = "INVALID"
+			}
+			fmt.Fprintf(stdout, "%-40s %d/%d digests valid, %d/%d log files valid: %s\n", r.chain.String(),
+				r.Digests.Valid, r.Digests.Total, r.Logs.Valid, r.Logs.Total, status)
+		}
 	}
-	if !rep.OK() {
+	if !ok {
 		return exitInvalid
 	}
 	return exitOK
@@ -281,6 +364,7 @@ func (f *validateFlags) options(usageErr func(string, ...any) int) (verify.Optio
 		if opt.End, err = parseTime(f.end); err != nil {
 			return opt, "", usageErr("--end: %v", err)
 		}
+		opt.RequireEnd = true // digests must reach --end (within a period): deleted trailing periods are errors
 	}
 	opt.AllowRestarts = f.allowRestarts
 	if f.expectedEnd != "" {
@@ -305,14 +389,6 @@ func (f *validateFlags) options(usageErr func(string, ...any) int) (verify.Optio
 	if st, err := os.Stat(f.dir); err != nil || !st.IsDir() {
 		return opt, "", usageErr("--dir %s is not a directory", f.dir)
 	}
-	lay := verify.Layout{Prefix: f.prefix, OrgID: f.orgID, AccountID: f.accountID, Region: f.region,
-		HomeRegion: arn.HomeRegion, TrailName: arn.Name}
-	if lay.AccountID == "" {
-		lay.AccountID = arn.AccountID
-	}
-	if lay.Region == "" {
-		lay.Region = arn.HomeRegion
-	}
 	if f.bucket != "" {
 		root := filepath.Join(f.dir, f.bucket)
 		if st, err := os.Stat(root); err != nil || !st.IsDir() {
@@ -320,7 +396,7 @@ func (f *validateFlags) options(usageErr func(string, ...any) int) (verify.Optio
 		}
 		return opt, root, exitOK
 	}
-	bucket, root, err := inferBucket(f.dir, lay)
+	bucket, root, err := inferBucket(f.dir, f, arn)
 	if err != nil {
 		return opt, "", usageErr("cannot infer --bucket: %v; pass --bucket", err)
 	}
@@ -328,9 +404,11 @@ func (f *validateFlags) options(usageErr func(string, ...any) int) (verify.Optio
 	return opt, root, exitOK
 }
 
-// inferBucket finds the newest digest of the trail under dir or one of its
-// subdirectories and returns its digestS3Bucket and that root directory.
-func inferBucket(dir string, lay verify.Layout) (string, string, error) {
+// inferBucket finds the newest digest of one of the trail's chains (see
+// selectChains) under dir or one of its subdirectories and returns its
+// digestS3Bucket and that root directory. When there is none, the error
+// lists the chains of every trail and prefix found.
+func inferBucket(dir string, f *validateFlags, arn verify.TrailARN) (string, string, error) {
 	cands := []string{dir}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -342,32 +420,56 @@ func inferBucket(dir string, lay verify.Layout) (string, string, error) {
 		}
 	}
 	ctx := context.Background()
-	for _, root := range cands {
+	var found []chain
+	for i, root := range cands {
 		st := verify.FSStore(os.DirFS(root))
-		keys, err := st.List(ctx, lay.DigestDir())
+		all, err := findChains(ctx, st, "")
 		if err != nil {
 			return "", "", err
 		}
-		sort.Strings(keys)
-		for i := len(keys) - 1; i >= 0; i-- {
-			if !strings.HasSuffix(keys[i], ".json.gz") {
-				continue
-			}
-			body, _, err := st.Get(ctx, keys[i])
+		if i > 0 && underPrefix(ctx, cands[0], found, filepath.Base(root)) {
+			continue // the first path component of a prefix in dir, not a bucket
+		}
+		if i == 0 || len(all) > len(found) {
+			found = all
+		}
+		for _, c := range selectChains(all, f, arn) {
+			body, _, err := st.Get(ctx, c.newest)
 			if err != nil {
 				return "", "", err
 			}
 			d, err := readDigest(body)
 			if err != nil {
-				return "", "", fmt.Errorf("newest digest %s: %w", keys[i], err)
+				return "", "", fmt.Errorf("newest digest %s: %w", c.newest, err)
 			}
 			if d.DigestS3Bucket == "" {
-				return "", "", fmt.Errorf("newest digest %s has an empty digestS3Bucket", keys[i])
+				return "", "", fmt.Errorf("newest digest %s has an empty digestS3Bucket", c.newest)
 			}
 			return d.DigestS3Bucket, root, nil
 		}
 	}
-	return "", "", fmt.Errorf("no digest under %s or its subdirectories", filepath.Join(dir, lay.DigestDir()))
+	return "", "", fmt.Errorf("%s", noDigestsMessage(found, f, arn))
+}
+
+// underPrefix reports whether name is the first path component of the
+// prefix of one of chains found in dir: whether the newest digest of such a
+// chain names its own key (relative to dir) as its digestS3Object. Else
+// dir/name is a bucket directory (DIR/<bucket>/AWSLogs/...).
+func underPrefix(ctx context.Context, dir string, chains []chain, name string) bool {
+	st := verify.FSStore(os.DirFS(dir))
+	for _, c := range chains {
+		if c.Prefix != name && !strings.HasPrefix(c.Prefix, name+"/") {
+			continue
+		}
+		body, _, err := st.Get(ctx, c.newest)
+		if err != nil {
+			continue
+		}
+		if d, err := readDigest(body); err == nil && d.DigestS3Object == c.newest {
+			return true
+		}
+	}
+	return false
 }
 
 func readDigest(body []byte) (*verify.Digest, error) {

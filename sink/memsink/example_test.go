@@ -75,3 +75,26 @@ func Example() {
 	fmt.Println("passed:", !t.failed)
 	// Output: passed: true
 }
+
+// ExampleSink_FindEvents finds delivered events with a Filter, or with any
+// function wrapped in MatchFunc.
+func ExampleSink_FindEvents() {
+	ctx := context.Background()
+	sink := memsink.New()
+	rec, _ := trail.New(trail.Config{AccountID: "111122223333", Region: "us-east-1",
+		Trails: []trail.Trail{{Name: "main", Bucket: "audit-bucket", Sinks: []trail.Sink{sink}}}})
+	for _, name := range []string{"CreateOrder", "GetOrder", "DeleteOrder"} {
+		_ = rec.Record(ctx, &trail.Event{EventSource: "orders.example.com", EventName: name, ReadOnly: trail.Bool(name == "GetOrder")})
+	}
+	_ = rec.Close(ctx)
+
+	fmt.Println(len(sink.FindEvents(memsink.Filter{EventSource: "orders.example.com"})))
+	writes := sink.FindEvents(memsink.MatchFunc(func(e *trail.Event) bool { return !e.IsReadOnly() }))
+	for _, e := range writes {
+		fmt.Println(e.EventName)
+	}
+	// Output:
+	// 3
+	// CreateOrder
+	// DeleteOrder
+}

@@ -1,0 +1,257 @@
+package verify
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Entry is one object of a [TreeLister] listing.
+type Entry struct {
+	// Key is the object's key.
+	Key string
+	// Type holds the type bits of its file mode (0 for a regular file;
+	// fs.ModeSymlink, fs.ModeNamedPipe, fs.ModeDevice, …).
+	Type fs.FileMode
+}
+
+// TreeLister is an optional interface of a [Store] that can list every
+// object under a prefix whatever its type, including metadata sidecars,
+// temporary files, symbolic links and special files, without following or
+// opening any of them. [FSStore] implements it. Validate uses it to report
+// every object under the trail's prefix that is not a valid, covered log
+// file or digest; for a Store without it, List is used (S3 has regular
+// objects only).
+type TreeLister interface {
+	ListTree(ctx context.Context, prefix string) ([]Entry, error)
+}
+
+// objectRe splits a key below the trail's prefix into the parts of
+// CloudTrail's layout: org, account, folder kind, region, date folders, name.
+var objectRe = regexp.MustCompile(`^AWSLogs/(?:(o-[a-z0-9]{10,32})/)?([0-9]{12})/(CloudTrail|CloudTrail-Digest|CloudTrail-Insight)/([a-z0-9]+(?:-[a-z0-9]+)*)/([0-9]{4})/([0-9]{2})/([0-9]{2})/([^/]+)$`)
+
+// nameRes match a base name of each folder kind: account, region, time.
+var nameRes = map[string]*regexp.Regexp{
+	"CloudTrail":         regexp.MustCompile(`^([0-9]{12})_CloudTrail_([a-z0-9-]+)_([0-9]{8})T[0-9]{4}Z_[A-Za-z0-9]{16}\.json\.gz$`),
+	"CloudTrail-Insight": regexp.MustCompile(`^([0-9]{12})_CloudTrail-Insight_([a-z0-9-]+)_([0-9]{8})T[0-9]{4}Z_[A-Za-z0-9]{16}\.json\.gz$`),
+	"CloudTrail-Digest":  regexp.MustCompile(`^([0-9]{12})_CloudTrail-Digest_([a-z0-9-]+)_[A-Za-z0-9._-]+_[a-z0-9-]+_([0-9]{8})T[0-9]{6}Z\.json\.gz$`),
+}
+
+// sinkFiles are the bookkeeping files sinks keep at the root of a bucket
+// directory (filesink's lock file), not objects of any trail.
+var sinkFiles = map[string]bool{".trail.lock": true}
+
+// coverSlack is how far before the end of the newest digest's coverage a
+// log file may be named and still belong to the next digest: names have
+// minute precision and delivery may lag the name.
+const coverSlack = 2 * time.Minute
+
+// checkTree lists everything under the trail's prefix and reports each
+// object that is not a valid, covered log file or digest: stray objects,
+// symlinks and special files (findings), log files newer than the coverage
+// and leftover temporary files (notices). Objects in the layout of another
+// account, region or trail are left to their own validation.
+func (v *validator) checkTree(ctx context.Context) error {
+	base := ""
+	if v.opt.Prefix != "" {
+		base = v.opt.Prefix + "/"
+	}
+	var entries []Entry
+	if tl, ok := v.st.(TreeLister); ok {
+		var err error
+		if entries, err = tl.ListTree(ctx, base); err != nil {
+			return fmt.Errorf("verify: list the trail's objects: %w", err)
+		}
+	} else {
+		keys, err := v.st.List(ctx, base)
+		if err != nil {
+			return fmt.Errorf("verify: list the trail's objects: %w", err)
+		}
+		for _, k := range keys {
+			entries = append(entries, Entry{Key: k})
+		}
+	}
+	reported := map[string]bool{}
+	for _, f := range v.rep.Findings {
+		reported[f.Key] = true
+	}
+	for _, f := range v.extras {
+		reported[f.Key] = true
+	}
+	listed := map[string]bool{}
+	for _, ld := range v.walk {
+		if ld.d != nil {
+			for _, lf := range ld.d.LogFiles {
+				listed[lf.S3Object] = true
+			}
+		}
+	}
+	exists := make(map[string]bool, len(entries))
+	for _, e := range entries {
+		exists[e.Key] = true
+	}
+	var covered time.Time
+	if v.rep.Covered != nil {
+		covered = v.rep.Covered.End
+	}
+	logDir, digestDir := v.lay.LogDir(), v.lay.DigestDir()
+	logRe := v.lay.logNameRegexp()
+	add := func(kind Kind, e Entry, detail string) {
+		f := &IntegrityError{Kind: kind, Bucket: v.opt.Bucket, Key: e.Key, Detail: detail,
+			Log: strings.HasPrefix(e.Key, logDir)}
+		if kind.Notice() {
+			v.rep.Notices = append(v.rep.Notices, f)
+			return
+		}
+		v.extras = append(v.extras, f)
+	}
+	for _, e := range entries {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		name := path.Base(e.Key)
+		rest := strings.TrimPrefix(e.Key, base)
+		switch {
+		case e.Type&fs.ModeSymlink != 0:
+			add(KindNotRegular, e, "symbolic link where an object must be (not followed)")
+			continue
+		case e.Type&fs.ModeType != 0:
+			add(KindNotRegular, e, fmt.Sprintf("special file (%s) where an object must be (not opened)", e.Type.Type()))
+			continue
+		case strings.HasPrefix(name, ".tmp-"):
+			add(KindTempFile, e, "temporary file of a sink (an incomplete write of a crashed run), not an object of the trail")
+			continue
+		case base == "" && sinkFiles[e.Key]:
+			continue
+		case strings.HasSuffix(e.Key, MetadataSuffix):
+			if !exists[strings.TrimSuffix(e.Key, MetadataSuffix)] {
+				add(KindStrayObject, e, "metadata sidecar without its object")
+			}
+			continue
+		case reported[e.Key]:
+			continue
+		}
+		m := objectRe.FindStringSubmatch(rest)
+		if m == nil {
+			if otherPrefix(rest) {
+				continue // a valid object of a trail with a longer prefix
+			}
+			add(KindStrayObject, e, "object where the trail's layout has none")
+			continue
+		}
+		org := m[1]
+		if why := layoutMismatch(m); why != "" {
+			add(KindStrayObject, e, why)
+			continue
+		}
+		if org != v.opt.OrgID && org != "" {
+			continue // another organization's files
+		}
+		switch {
+		case strings.HasPrefix(e.Key, logDir):
+			if listed[e.Key] {
+				continue
+			}
+			t, ok := v.lay.logKeyTime(logRe, e.Key)
+			if !ok || t.Before(v.start) || !t.Before(v.end) {
+				continue // outside the window
+			}
+			if covered.IsZero() || !t.Before(covered.Add(-coverSlack)) {
+				add(KindNotYetCovered, e, fmt.Sprintf("log file named %s, newer than the digests' coverage (to %s): no digest lists it yet",
+					display(t), displayOr(covered, "nothing")))
+				continue
+			}
+			v.extras = append(v.extras, &IntegrityError{Kind: KindLogNotInDigest, Log: true, Bucket: v.opt.Bucket, Key: e.Key, Start: t,
+				Detail: "log file is listed by no digest"})
+		case strings.HasPrefix(e.Key, digestDir):
+			// The trail's own digests: the walk and the fleet checks judge them.
+		}
+	}
+	return nil
+}
+
+// layoutMismatch returns why an objectRe match is not a file of its
+// folder, or "".
+func layoutMismatch(m []string) string {
+	acct, kind, region, date := m[2], m[3], m[4], m[5]+m[6]+m[7]
+	nm := nameRes[kind].FindStringSubmatch(m[8])
+	if nm == nil || nm[1] != acct || nm[2] != region || nm[3] != date {
+		return "object whose name is not a " + kind + " file name of its folder (account, region and date)"
+	}
+	return ""
+}
+
+// otherPrefix reports whether key is a valid object in the layout of a
+// trail whose prefix is longer (<more>/AWSLogs/...): another trail's file,
+// checked with that trail's --prefix.
+func otherPrefix(key string) bool {
+	for i := 0; ; {
+		j := strings.Index(key[i:], "/AWSLogs/")
+		if j < 0 {
+			return false
+		}
+		i += j + 1
+		if m := objectRe.FindStringSubmatch(key[i:]); m != nil && layoutMismatch(m) == "" {
+			return true
+		}
+	}
+}
+
+func displayOr(t time.Time, none string) string {
+	if t.IsZero() {
+		return none
+	}
+	return display(t)
+}
+
+// ListTree implements [TreeLister]: every entry under prefix with its type,
+// from directory listings only (nothing is followed or opened). Folders
+// that are symlinks are reported as entries, not entered.
+func (s *fsStore) ListTree(ctx context.Context, prefix string) ([]Entry, error) {
+	var out []Entry
+	err := fs.WalkDir(s.fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if p == "." {
+				return err
+			}
+			return nil // an unreadable folder: its entry was listed by its parent
+		}
+		if cerr := ctx.Err(); cerr != nil {
+			return cerr
+		}
+		if d.IsDir() {
+			if p != "." && !strings.HasPrefix(p+"/", prefix) && !strings.HasPrefix(prefix, p+"/") {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if strings.HasPrefix(p, prefix) {
+			out = append(out, Entry{Key: p, Type: d.Type()})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("verify: list tree %q: %w", prefix, err)
+	}
+	return out, nil
+}
+
+// requiredEnd is the time the digests must reach under RequireEnd: one
+// digest period (of the newest digest found) before End, plus a second.
+func (v *validator) requiredEnd() time.Time {
+	period := time.Hour
+	var newest *loadedDigest
+	for _, ld := range v.walk {
+		if ld.found && ld.timesOK && (newest == nil || ld.end.After(newest.end)) {
+			newest = ld
+		}
+	}
+	if newest != nil && newest.end.After(newest.start) {
+		period = newest.end.Sub(newest.start)
+	}
+	return v.end.Add(-period + time.Second)
+}
