@@ -136,7 +136,10 @@ func run(out string, n int, span, period time.Duration) error {
 			}
 		}
 	}
-	fmt.Printf("\nCheck it with the AWS CLI verifier too (apt-get install -y awscli):\n  internal/ctoracle/validate_logs.py --dir %s --bucket %s \\\n"+
+	fmt.Printf("\nCheck every chain of a trail with trailcheck:\n  go run ./cmd/trailcheck validate --dir %s \\\n"+
+		"    --trail-arn arn:aws:cloudtrail:%s:%s:trail/management --public-key %s --start %s\n",
+		out, home, account, filepath.Join(out, "public-key.pem"), start.Format(trail.TimeFormat))
+	fmt.Printf("\nand with the AWS CLI verifier (apt-get install -y awscli), one region at a time:\n  internal/ctoracle/validate_logs.py --dir %s --bucket %s \\\n"+
 		"    --trail-arn arn:aws:cloudtrail:%s:%s:trail/management --public-key %s \\\n    --start-time %s --end-time %s\n",
 		out, bucket, home, account, filepath.Join(out, "public-key.pem"), start.Format(trail.TimeFormat), end.Format(trail.TimeFormat))
 	if failed {
