@@ -14,6 +14,7 @@ type item struct {
 	hist  bool
 	flush chan<- struct{}
 	hsync chan<- struct{} // awaitHistory: closed once history is appended
+	grp   *group          // spool mode: a committed group of items
 	ctl   *control
 
 	// spool mode
@@ -79,7 +80,7 @@ func (r *Recorder) Record(ctx context.Context, ev *Event) error {
 	if it.hist {
 		r.history.accepted() // before the hand-over: see historySync
 	}
-	if r.spool != nil && it.mask != 0 {
+	if r.spool != nil {
 		if err := r.spool.record(ctx, &it); err != nil {
 			return err
 		}

@@ -55,28 +55,14 @@ func (r *Recorder) pipeline(initial []*trailState) {
 		if !ok {
 			break
 		}
-		if it.ctl != nil {
-			p.flushHistory()
-			p.control(it.ctl)
-			p.rearm(timer, &armedAt)
+		if g := it.grp; g != nil { // spool mode: a committed group, in order
+			for i := range g.items {
+				p.handle(&g.items[i].it, timer, &armedAt)
+			}
+			g.recycle()
 			continue
 		}
-		if it.hsync != nil {
-			p.flushHistory()
-			close(it.hsync)
-			continue
-		}
-		if it.flush != nil {
-			p.flushHistory()
-			p.cutAll(time.Now())
-			p.barrier(it.flush)
-			p.rearm(timer, &armedAt)
-			continue
-		}
-		p.add(&it)
-		if w := p.wake(); !w.IsZero() && (armedAt.IsZero() || w.Before(armedAt)) {
-			p.rearm(timer, &armedAt)
-		}
+		p.handle(&it, timer, &armedAt)
 	}
 	timer.Stop()
 	p.flushHistory()
@@ -89,6 +75,32 @@ func (r *Recorder) pipeline(initial []*trailState) {
 	r.workers.Wait()
 	if r.spool != nil {
 		p.spoolMaintain(true)
+	}
+}
+
+// handle takes one item off the ingest queue.
+func (p *pipe) handle(it *item, timer *time.Timer, armedAt *time.Time) {
+	if it.ctl != nil {
+		p.flushHistory()
+		p.control(it.ctl)
+		p.rearm(timer, armedAt)
+		return
+	}
+	if it.hsync != nil {
+		p.flushHistory()
+		close(it.hsync)
+		return
+	}
+	if it.flush != nil {
+		p.flushHistory()
+		p.cutAll(time.Now())
+		p.barrier(it.flush)
+		p.rearm(timer, armedAt)
+		return
+	}
+	p.add(it)
+	if w := p.wake(); !w.IsZero() && (armedAt.IsZero() || w.Before(*armedAt)) {
+		p.rearm(timer, armedAt)
 	}
 }
 

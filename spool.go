@@ -160,6 +160,8 @@ type spool struct {
 	rec          *recovery // what Open found; consumed by the pipeline at start
 	checkpointed uint64    // low-water mark of the newest checkpoint (pipeline)
 
+	bufCap, itemsCap int // committer: sizes for new groups
+
 	syncs, groups atomic.Uint64
 	dirty         atomic.Bool // appended since the last sync (SyncOnInterval)
 }
@@ -170,8 +172,12 @@ type group struct {
 	buf   []byte
 	n     int // frames in buf
 	items []spooled
-	done  chan struct{}
-	err   error
+	res   *groupResult // what its waiters learn (not recycled with the group)
+}
+
+type groupResult struct {
+	done chan struct{} // closed once the group is committed and handed over
+	err  error         // set before done is closed
 }
 
 type spooled struct {
@@ -188,14 +194,31 @@ type spoolFile struct {
 	digest    *Digest // for digests
 }
 
-func newGroup(size int) *group {
-	return &group{buf: make([]byte, 0, max(size, 4096)), done: make(chan struct{})}
+// groupPool recycles the buffers of groups the pipeline has taken.
+var groupPool sync.Pool
+
+func newGroup(size, items int) *group {
+	if g, ok := groupPool.Get().(*group); ok && cap(g.buf) >= size && cap(g.items) >= items {
+		g.res = &groupResult{done: make(chan struct{})}
+		return g
+	}
+	return &group{buf: make([]byte, 0, max(size, 4096)), items: make([]spooled, 0, max(items, 16)),
+		res: &groupResult{done: make(chan struct{})}}
+}
+
+// recycle returns a group the pipeline has handled (its records were
+// copied into batches) for reuse. Waiters hold g.res, which a new use
+// replaces.
+func (g *group) recycle() {
+	clear(g.items)
+	*g = group{buf: g.buf[:0], items: g.items[:0]}
+	groupPool.Put(g)
 }
 
 // openSpool opens (recovering) the log. Damage is reported through r.
 func (r *Recorder) openSpool(cfg Spool) (*spool, error) {
 	s := &spool{r: r, cfg: cfg, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
-		cur: newGroup(0), full: make(chan struct{}), outstanding: map[*spoolFile]struct{}{}}
+		cur: newGroup(0, 0), full: make(chan struct{}), outstanding: map[*spoolFile]struct{}{}}
 	rec := newRecovery()
 	l, damage, err := wal.Open(cfg.Dir, wal.Options{SegmentSize: cfg.SegmentBytes}, rec.scan)
 	if err != nil {
@@ -215,7 +238,8 @@ func (r *Recorder) openSpool(cfg Spool) (*spool, error) {
 func (s *spool) start() { go s.run() }
 
 // record appends the event to the current group and waits until the group
-// is committed (and the event handed to the pipeline).
+// is committed (and handed to the pipeline). Events no trail selected (for
+// history only) travel in the group too, without a log record.
 func (s *spool) record(ctx context.Context, it *item) error {
 	r := s.r
 	for {
@@ -225,7 +249,7 @@ func (s *spool) record(ctx context.Context, it *item) error {
 			r.unpend(it)
 			return ErrClosed
 		}
-		if s.log.Size() < s.cfg.MaxBytes {
+		if it.mask == 0 || s.log.Size() < s.cfg.MaxBytes {
 			break
 		}
 		r.mu.RUnlock()
@@ -256,38 +280,49 @@ func (s *spool) record(ctx context.Context, it *item) error {
 			return ErrClosed
 		}
 	}
-	// Encode outside the lock; under it, only copy the frame.
-	fb := framePool.Get().(*[]byte)
-	frame := append((*fb)[:0], make([]byte, wal.HeaderSize)...)
-	frame = appendEventRec(frame, it)
-	if len(frame)-wal.HeaderSize > wal.MaxRecord {
-		r.mu.RUnlock()
-		*fb = frame[:0]
-		framePool.Put(fb)
-		r.unpend(it)
-		return &ValidationError{Field: "event", Reason: "encoded record too large for the spool"}
+	var fb *[]byte
+	var frame []byte
+	if it.mask != 0 {
+		// Encode outside the lock; under it, only copy the frame.
+		fb = framePool.Get().(*[]byte)
+		frame = append((*fb)[:0], make([]byte, wal.HeaderSize)...)
+		frame = appendEventRec(frame, it)
+		if len(frame)-wal.HeaderSize > wal.MaxRecord {
+			r.mu.RUnlock()
+			*fb = frame[:0]
+			framePool.Put(fb)
+			r.unpend(it)
+			return &ValidationError{Field: "event", Reason: "encoded record too large for the spool"}
+		}
+		wal.SealFrame(frame)
 	}
-	wal.SealFrame(frame)
 	s.mu.Lock()
 	g := s.cur
-	g.buf = append(g.buf, frame...)
-	end := len(g.buf)
-	g.items = append(g.items, spooled{it: *it, k: g.n, off: end - it.encLen, end: end})
-	g.n++
+	sp := spooled{k: -1}
+	if frame != nil {
+		g.buf = append(g.buf, frame...)
+		sp = spooled{k: g.n, off: len(g.buf) - it.encLen, end: len(g.buf)}
+		g.n++
+	}
+	g.items = append(g.items, sp)
+	g.items[len(g.items)-1].it = *it
+	res := g.res
 	s.mu.Unlock()
 	r.mu.RUnlock()
-	*fb = frame[:0]
-	framePool.Put(fb)
-	select {
-	case s.kick <- struct{}{}:
-	default:
+	if fb != nil {
+		*fb = frame[:0]
+		framePool.Put(fb)
 	}
+	s.wake()
 	select {
-	case <-g.done:
-		if g.err != nil {
-			return fmt.Errorf("trail: spool: %w", g.err)
+	case <-res.done:
+		if res.err != nil {
+			return fmt.Errorf("trail: spool: %w", res.err)
 		}
 		r.stats.recorded.Add(1)
+		if it.mask == 0 {
+			r.stats.unselected.Add(1) // for history only
+		}
 		return nil
 	case <-ctx.Done():
 		// The event may still be committed and delivered; it was not
@@ -296,13 +331,29 @@ func (s *spool) record(ctx context.Context, it *item) error {
 	}
 }
 
+// pass appends a control item (flush, trail change, history sync) to the
+// current group, so that it reaches the pipeline after every event
+// acknowledged before it. The caller holds r.mu for reading.
+func (s *spool) pass(it *item) {
+	s.mu.Lock()
+	s.cur.items = append(s.cur.items, spooled{it: *it, k: -1})
+	s.mu.Unlock()
+	s.wake()
+}
+
+func (s *spool) wake() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
 var framePool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 
 var errSpoolDropped = fmt.Errorf("%w: event dropped: spool full (overflow policy Drop)", ErrOverloaded)
 
 // run is the committer: it writes each group in one write, syncs it (group
-// commit), hands its events to the pipeline in log order, and acknowledges
-// them.
+// commit), hands it to the pipeline, and acknowledges its events.
 func (s *spool) run() {
 	defer close(s.done)
 	var tick <-chan time.Time
@@ -332,38 +383,56 @@ func (s *spool) run() {
 func (s *spool) commit() {
 	s.mu.Lock()
 	g := s.cur
-	if g.n == 0 {
+	if len(g.items) == 0 {
 		s.mu.Unlock()
 		return
 	}
-	s.cur = newGroup(len(g.buf) + len(g.buf)/4)
+	s.bufCap = max(s.bufCap*7/8, len(g.buf)*2)
+	s.itemsCap = max(s.itemsCap*7/8, len(g.items)*2)
+	s.cur = newGroup(s.bufCap, s.itemsCap)
 	s.mu.Unlock()
-	first, err := s.log.Append(g.buf, g.n)
-	if err == nil {
-		if s.cfg.Sync == SyncGroupCommit {
-			err = s.log.Sync()
-			s.syncs.Add(1)
-		} else {
-			s.dirty.Store(true)
+	var first uint64
+	var err error
+	if g.n > 0 {
+		first, err = s.log.Append(g.buf, g.n)
+		if err == nil {
+			if s.cfg.Sync == SyncGroupCommit {
+				err = s.log.Sync()
+				s.syncs.Add(1)
+			} else {
+				s.dirty.Store(true)
+			}
 		}
 	}
 	s.groups.Add(1)
-	if err == nil {
+	if err != nil {
+		s.r.warn(fmt.Errorf("trail: spool write: %w", err))
+		kept := g.items[:0]
+		for _, sp := range g.items {
+			if sp.k < 0 && sp.it.mask == 0 && !sp.it.hist {
+				kept = append(kept, sp) // control items still go through
+			} else {
+				s.r.unpend(&sp.it)
+			}
+		}
+		g.items = kept
+	} else {
 		for i := range g.items {
 			sp := &g.items[i]
-			sp.it.idx = first + uint64(sp.k)
-			sp.it.enc = g.buf[sp.off:sp.end:sp.end]
-			s.r.queue <- sp.it
-		}
-	} else {
-		s.r.warn(fmt.Errorf("trail: spool write: %w", err))
-		for i := range g.items {
-			s.r.unpend(&g.items[i].it)
+			if sp.k >= 0 {
+				sp.it.idx = first + uint64(sp.k)
+				sp.it.enc = g.buf[sp.off:sp.end:sp.end]
+			}
 		}
 	}
-	g.items = nil
-	g.err = err
-	close(g.done)
+	res := g.res
+	res.err = err
+	if len(g.items) > 0 {
+		s.r.queue <- item{grp: g} // the pipeline recycles g
+	} else {
+		g.recycle()
+	}
+	close(res.done)
 }
 
 // shutdown stops the committer once it has committed what Record appended.

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -148,4 +150,71 @@ func TestSpoolRecoversUndeliveredFiles(t *testing.T) {
 	requireExactlyOnce(t, ids, got)
 	requireDigested(t, up.Files(), up.Digests())
 	require.Less(t, spoolBytes(t, dir), int64(1<<20))
+}
+
+// TestSpoolOutage: the only sink fails for 10 (simulated) minutes under a
+// steady load. In spool mode the undelivered files wait on disk: the heap
+// stays flat, and once the sink is back every event is delivered exactly
+// once and every file is listed in a digest.
+func TestSpoolOutage(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dir := t.TempDir()
+		sink := memsink.New()
+		rec := spoolRecorder(t, dir, sink, func(c *trail.Config) {
+			c.Trails[0].MaxRecords = 1000
+			c.Spool.Sync = trail.SyncOnInterval
+		})
+		var base runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&base)
+		peak := base.HeapInuse
+		sample := func() {
+			var m runtime.MemStats
+			runtime.ReadMemStats(&m)
+			peak = max(peak, m.HeapInuse)
+		}
+		const perSecond, producers = 200, 4
+		var ids []string
+		var mu sync.Mutex
+		load := func(seconds int, tag string) {
+			var wg sync.WaitGroup
+			for p := range producers {
+				wg.Go(func() {
+					for s := range seconds {
+						for i := range perSecond / producers {
+							id := fmt.Sprintf("%08d-%04d-4000-8000-%012d", s, p, i)
+							id = tag + id[len(tag):]
+							require.NoError(t, rec.Record(context.Background(), &trail.Event{
+								EventSource: "orders.example.com", EventName: "CreateOrder", EventID: id,
+								RequestParameters: json.RawMessage(`{"orderId":"` + id + `","items":[1,2,3,4,5,6,7,8,9,10]}`)}))
+							mu.Lock()
+							ids = append(ids, id)
+							mu.Unlock()
+						}
+						time.Sleep(time.Second)
+					}
+				})
+			}
+			for range seconds / 10 {
+				time.Sleep(10 * time.Second)
+				sample()
+			}
+			wg.Wait()
+		}
+		sink.FailWith(errors.New("bucket unreachable"))
+		load(600, "a")
+		require.Empty(t, sink.Files(), "the sink was down")
+		outagePeak := peak // later, the memsink holds every delivered file in memory
+		sink.FailWith(nil)
+		load(60, "b")
+		require.NoError(t, rec.Close(context.Background()))
+		peak = outagePeak
+		files := sink.Files()
+		requireExactlyOnce(t, ids, deliveredIDs(t, files))
+		requireDigested(t, files, sink.Digests())
+		growth := int64(peak) - int64(base.HeapInuse)
+		t.Logf("%d events, %d files; heap in use %d MiB at start, peak %d MiB (+%d MiB) during a 10-minute outage",
+			len(ids), len(files), base.HeapInuse>>20, peak>>20, growth>>20)
+		require.Less(t, growth, int64(64<<20), "the outage backed up in memory")
+	})
 }

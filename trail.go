@@ -70,6 +70,15 @@ type Recorder struct {
 	subs subscriptions // Subscribe and observers (subscribe.go)
 }
 
+// queueCap is the ingest queue's capacity: QueueSize events, or in spool
+// mode a few committed groups (their events wait on disk meanwhile).
+func queueCap(cfg Config) int {
+	if cfg.Spool != nil {
+		return 4
+	}
+	return cfg.QueueSize
+}
+
 // New validates cfg, starts the recorder's goroutines and returns it. Every
 // configuration error wraps ErrInvalidConfig.
 func New(cfg Config) (*Recorder, error) {
@@ -112,7 +121,7 @@ func New(cfg Config) (*Recorder, error) {
 	r := &Recorder{
 		cfg:     cfg,
 		retry:   cfg.Retry.withDefaults(cfg.Spool != nil),
-		queue:   make(chan item, cfg.QueueSize),
+		queue:   make(chan item, queueCap(cfg)),
 		closing: make(chan struct{}),
 		done:    make(chan struct{}),
 		start:   time.Now().UTC().Truncate(time.Second),
@@ -271,6 +280,10 @@ func (r *Recorder) sendItem(ctx context.Context, it item) error {
 	defer r.mu.RUnlock()
 	if r.closed {
 		return ErrClosed
+	}
+	if r.spool != nil {
+		r.spool.pass(&it) // in order with the spooled events
+		return nil
 	}
 	select {
 	case r.queue <- it:

@@ -94,6 +94,14 @@ const (
 	fTCipherSuite
 	fTClientProvidedHostHeader
 	fTKeyExchange
+	// InsightDetails
+	fInsightDetails
+	fIDState
+	fIDEventSource
+	fIDEventName
+	fIDInsightType
+	fIDErrorCode
+	fIDInsightContext
 	// an array index step
 	fIndex
 )
@@ -112,6 +120,11 @@ var (
 		"vpcEndpointAccountId": fVPCEndpointAccountID, "eventCategory": fEventCategory,
 		"addendum": fAddendum, "tlsDetails": fTLSDetails,
 		"sessionCredentialFromConsole": fSessionCredentialFromConsole, "edgeDeviceDetails": fEdgeDeviceDetails,
+		"insightDetails": fInsightDetails,
+	}
+	insightFields = map[string]uint8{
+		"state": fIDState, "eventSource": fIDEventSource, "eventName": fIDEventName, "insightType": fIDInsightType,
+		"errorCode": fIDErrorCode, "insightContext": fIDInsightContext,
 	}
 	userIdentityFields = map[string]uint8{
 		"type": fUIType, "principalId": fUIPrincipalID, "arn": fUIARN, "accountId": fUIAccountID,
@@ -150,6 +163,7 @@ var (
 		fUIOnBehalfOf:          onBehalfOfFields,
 		fAddendum:              addendumFields,
 		fTLSDetails:            tlsFields,
+		fInsightDetails:        insightFields,
 	}
 )
 
@@ -209,21 +223,18 @@ func (n *node) evalEvent(ev *trail.Event) bool {
 			}
 		}
 		return false
+	case nIn:
+		return inSet(resolveEvent(ev, n.c.path, n.c.ids), n.set)
 	}
 	return n.c.eval(resolveEvent(ev, n.c.path, n.c.ids))
 }
 
-// Presence rules: these mirror Event.AppendJSON exactly. A field the
-// encoder always writes is a string even when empty ("always"); an optional
-// string is absent when empty ("opt"); a raw field is absent when empty, or
-// null for requestParameters and responseElements.
-
-func always(s string, rest []seg) value {
-	if len(rest) > 0 {
-		return missing
-	}
-	return value{k: vStr, s: s}
-}
+// Presence rules: these mirror Event.AppendJSON exactly for an event whose
+// Empty and Extra are empty (MatchEvent encodes the others): a string is
+// absent when empty ("opt"); a raw field is absent when empty, except
+// requestParameters and responseElements, which are null when empty but in
+// service and Insights events; userIdentity is absent when it has nothing to
+// write, eventTime when it is zero.
 
 func opt(s string, rest []seg) value {
 	if s == "" || len(rest) > 0 {
@@ -270,23 +281,26 @@ func resolveEvent(ev *trail.Event, path []seg, ids []uint8) value {
 	rest := path[1:]
 	switch ids[0] {
 	case fEventVersion:
-		return always(ev.EventVersion, rest)
+		return opt(ev.EventVersion, rest)
 	case fUserIdentity:
+		if identityIsZero(&ev.UserIdentity) {
+			return missing
+		}
 		if len(rest) == 0 {
 			return value{k: vCompound}
 		}
 		return resolveUserIdentity(&ev.UserIdentity, rest, ids[1:])
 	case fEventTime:
-		if len(rest) > 0 {
+		if len(rest) > 0 || ev.EventTime.IsZero() {
 			return missing
 		}
 		return value{k: vStr, s: formatTime(ev.EventTime)}
 	case fEventSource:
-		return always(ev.EventSource, rest)
+		return opt(ev.EventSource, rest)
 	case fEventName:
-		return always(ev.EventName, rest)
+		return opt(ev.EventName, rest)
 	case fAWSRegion:
-		return always(ev.AWSRegion, rest)
+		return opt(ev.AWSRegion, rest)
 	case fSourceIPAddress:
 		return opt(ev.SourceIPAddress, rest)
 	case fUserAgent:
@@ -296,15 +310,21 @@ func resolveEvent(ev *trail.Event, path []seg, ids []uint8) value {
 	case fErrorMessage:
 		return opt(ev.ErrorMessage, rest)
 	case fRequestParameters:
+		if optionalPayload(ev) {
+			return rawOpt(ev.RequestParameters, rest)
+		}
 		return rawOrNull(ev.RequestParameters, rest)
 	case fResponseElements:
+		if optionalPayload(ev) {
+			return rawOpt(ev.ResponseElements, rest)
+		}
 		return rawOrNull(ev.ResponseElements, rest)
 	case fAdditionalEventData:
 		return rawOpt(ev.AdditionalEventData, rest)
 	case fRequestID:
 		return opt(ev.RequestID, rest)
 	case fEventID:
-		return always(ev.EventID, rest)
+		return opt(ev.EventID, rest)
 	case fReadOnly:
 		return boolOpt(ev.ReadOnly, rest)
 	case fResources:
@@ -335,7 +355,7 @@ func resolveEvent(ev *trail.Event, path []seg, ids []uint8) value {
 		}
 		return missing
 	case fEventType:
-		return always(ev.EventType, rest)
+		return opt(ev.EventType, rest)
 	case fAPIVersion:
 		return opt(ev.APIVersion, rest)
 	case fManagementEvent:
@@ -351,7 +371,30 @@ func resolveEvent(ev *trail.Event, path []seg, ids []uint8) value {
 	case fVPCEndpointAccountID:
 		return opt(ev.VPCEndpointAccountID, rest)
 	case fEventCategory:
-		return always(ev.EventCategory, rest)
+		return opt(ev.EventCategory, rest)
+	case fInsightDetails:
+		d := ev.InsightDetails
+		if d == nil {
+			return missing
+		}
+		if len(rest) == 0 {
+			return value{k: vCompound}
+		}
+		switch ids[1] {
+		case fIDState:
+			return opt(d.State, rest[1:])
+		case fIDEventSource:
+			return opt(d.EventSource, rest[1:])
+		case fIDEventName:
+			return opt(d.EventName, rest[1:])
+		case fIDInsightType:
+			return opt(d.InsightType, rest[1:])
+		case fIDErrorCode:
+			return opt(d.ErrorCode, rest[1:])
+		case fIDInsightContext:
+			return rawOpt(d.InsightContext, rest[1:])
+		}
+		return missing
 	case fAddendum:
 		a := ev.Addendum
 		if a == nil {
@@ -521,6 +564,19 @@ func resolveSessionContext(sc *trail.SessionContext, path []seg, ids []uint8) va
 		return opt(sc.SignInSessionARN, rest)
 	}
 	return missing
+}
+
+// optionalPayload: service and Insights events carry requestParameters and
+// responseElements only when set.
+func optionalPayload(ev *trail.Event) bool {
+	return ev.EventType == trail.EventTypeServiceEvent || ev.EventType == trail.EventTypeInsight
+}
+
+// identityIsZero mirrors UserIdentity.isZero: nothing to write.
+func identityIsZero(u *trail.UserIdentity) bool {
+	return u.Type == "" && u.PrincipalID == "" && u.ARN == "" && u.AccountID == "" && u.AccessKeyID == "" &&
+		u.UserName == "" && u.SessionContext == nil && u.InvokedBy == "" && u.IdentityProvider == "" &&
+		u.CredentialID == "" && u.OnBehalfOf == nil && len(u.InScopeOf) == 0 && len(u.InvokedByDelegate) == 0
 }
 
 func formatTime(t time.Time) string {

@@ -1,6 +1,12 @@
 package filter
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"github.com/trailkit/trail/sink/memsink"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -100,4 +106,81 @@ func TestInsightsWarmup(t *testing.T) {
 	if len(got) != 0 {
 		t.Fatalf("insights during warm-up: %+v", got)
 	}
+}
+
+// TestInsightsEventsDelivered: a detector attached to a recorder emits the
+// spike's Start and End as Insights events, which a trail with Insights
+// enabled delivers under CloudTrail-Insight/, and steady traffic none.
+func TestInsightsEventsDelivered(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		time.Sleep(time.Until(time.Now().Truncate(time.Minute).Add(time.Minute)))
+		d, err := NewDetector(DetectorConfig{Baseline: time.Hour, Warmup: 10 * time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sink := memsink.New()
+		rec, err := trail.New(trail.Config{AccountID: "111122223333", Region: "us-east-1",
+			Observers: []trail.EventObserver{d},
+			Trails: []trail.Trail{{Name: "insights", Sinks: []trail.Sink{sink}, Interval: time.Minute,
+				InsightSelectors: []trail.InsightSelector{{InsightType: ApiCallRateInsight}, {InsightType: ApiErrorRateInsight}}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.EmitTo(rec)
+		ctx := context.Background()
+		for m := range 40 {
+			n := 2
+			if m >= 30 && m < 33 {
+				n = 50
+			}
+			for range n {
+				if err := rec.Record(ctx, &trail.Event{EventSource: "ec2.amazonaws.com", EventName: "RunInstances", ReadOnly: trail.Bool(false),
+					UserIdentity: iamUser()}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			time.Sleep(time.Minute)
+			synctest.Wait()
+		}
+		d.Close()
+		if err := rec.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var insights []trail.Event
+		for _, f := range sink.Files() {
+			if !strings.Contains(f.Key, "/CloudTrail-Insight/") {
+				continue
+			}
+			evs, err := trail.DecodeLogFile(bytes.NewReader(f.Body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			insights = append(insights, evs...)
+		}
+		if len(insights) != 2 {
+			t.Fatalf("%d Insights events delivered, want Start and End", len(insights))
+		}
+		slices.SortFunc(insights, func(a, b trail.Event) int { return a.EventTime.Compare(b.EventTime) })
+		s, e := insights[0], insights[1]
+		if s.InsightDetails == nil || s.InsightDetails.State != "Start" || e.InsightDetails.State != "End" ||
+			s.SharedEventID != e.SharedEventID || s.EventType != trail.EventTypeInsight || s.EventCategory != trail.CategoryInsight ||
+			s.InsightDetails.EventName != "RunInstances" || s.EventName != "" {
+			t.Fatalf("insights = %+v %+v", s, e)
+		}
+		var ctxv struct {
+			Statistics struct {
+				Baseline        struct{ Average float64 }
+				Insight         struct{ Average float64 }
+				InsightDuration int
+			}
+			Attributions []struct{ Attribute string }
+		}
+		if err := json.Unmarshal(e.InsightDetails.InsightContext, &ctxv); err != nil {
+			t.Fatal(err)
+		}
+		if ctxv.Statistics.Insight.Average != 50 || ctxv.Statistics.InsightDuration != 3 || ctxv.Statistics.Baseline.Average != 2 ||
+			len(ctxv.Attributions) != 2 { // userIdentityArn and errorCode (these calls have no userAgent)
+			t.Errorf("insightContext = %s", e.InsightDetails.InsightContext)
+		}
+	})
 }

@@ -164,7 +164,8 @@ func (p *Pattern) MatchString(message string) bool { return p.Match([]byte(messa
 // MatchEvent reports whether the event's JSON record (as ev.AppendJSON
 // writes it) matches, without encoding the event for JSON patterns. Term and
 // space-delimited patterns look at the record's text, which MatchEvent
-// encodes into a pooled buffer. The event's raw JSON fields must be valid
+// encodes into a pooled buffer; so do JSON patterns on an event with Empty
+// or Extra fields (a decoded AWS record). The event's raw JSON fields must be valid
 // JSON, as Record ensures.
 func (p *Pattern) MatchEvent(ev *trail.Event) bool {
 	switch p.kind {
@@ -174,7 +175,11 @@ func (p *Pattern) MatchEvent(ev *trail.Event) bool {
 		if ev == nil {
 			return false
 		}
-		return p.expr.evalEvent(ev)
+		if len(ev.Empty) == 0 && len(ev.Extra) == 0 {
+			return p.expr.evalEvent(ev)
+		}
+		// a decoded record with present-but-empty or unknown fields: match
+		// its encoding (rare; recorded events have neither)
 	}
 	if ev == nil {
 		return false

@@ -34,11 +34,12 @@ type resourceView struct {
 
 // trailMatch says where a trail holds the event.
 type trailMatch struct {
-	Trail  string
-	Status string // "delivered", "not-found", "unknown", "error"
-	Key    string // the log file
-	Sink   string // the sink it was read from
-	Note   string // for people
+	Trail     string
+	Selection string // whether the trail's current selectors take the event
+	Status    string // "delivered", "not-found", "unknown", "error"
+	Key       string // the log file
+	Sink      string // the sink it was read from
+	Note      string // for people
 }
 
 // findEvent looks one event up by its ID.

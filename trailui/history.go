@@ -57,6 +57,7 @@ type historyView struct {
 	Newest, Newer, Older string // links, "" when there is none
 	Last1h, Last24h      string // quick time ranges
 	Last7d               string
+	Live                 string // the live view of the same filters
 }
 
 // row is one line of the table.
@@ -219,6 +220,7 @@ func (h *Handler) renderHistory(w http.ResponseWriter, status int, hv *historyVi
 	// Quick time ranges: absolute start times, so that the pages of one
 	// query keep one query.
 	base := hv.filterValues()
+	hv.Live = liveLink(base)
 	now := h.now().UTC().Truncate(time.Second)
 	for _, qr := range []struct {
 		d time.Duration

@@ -26,20 +26,35 @@ const (
 	maxSearchBytes = 64 << 20
 )
 
-// locate says, per trail, whether and where the event was delivered. What it
-// knows comes from facts (a trail that takes only another region's or
-// account's events) and from reading back the log files a trail's readable
-// sinks (trail.ObjectReader) hold for the minutes after the event; anything
-// else is reported as not known.
+// locate says, per trail, whether it selects the event and where the event
+// was delivered. Selection comes from Recorder.Explain, which judges the
+// event by the trail's current configuration (the trail may have been
+// changed since the event); the log file from reading back the files a
+// trail's readable sinks (trail.ObjectReader) got in the minutes after the
+// event. Anything else is reported as not known.
 func (h *Handler) locate(ctx context.Context, ev *trail.Event) []trailMatch {
+	decisions := map[string]trail.TrailDecision{}
+	if x, err := h.rec.Explain(ev); err == nil {
+		for _, d := range x.Trails {
+			decisions[d.Trail] = d
+		}
+	}
 	var out []trailMatch
 	for _, info := range h.rec.DescribeTrails(ctx) {
 		m := trailMatch{Trail: info.Name}
-		if reason := excluded(&info, ev); reason != "" {
-			m.Status, m.Note = "not-selected", reason
-			out = append(out, m)
-			continue
+		d, explained := decisions[info.Name]
+		switch {
+		case explained && d.Selected:
+			m.Selection = "Selected by " + d.Selector + "."
+		case explained:
+			m.Selection = "Not selected: " + d.Reason + "."
+		default:
+			m.Selection = "Not known."
+			if reason := excluded(&info, ev); reason != "" {
+				m.Selection, explained = reason, true
+			}
 		}
+		selected := !explained || d.Selected
 		if h.opts.NoLogFileSearch {
 			m.Status, m.Note = "unknown", "Not known: the log file search is turned off (Options.NoLogFileSearch)."
 			out = append(out, m)
@@ -51,7 +66,11 @@ func (h *Handler) locate(ctx context.Context, ev *trail.Event) []trailMatch {
 			out = append(out, m)
 			continue
 		}
-		out = append(out, searchTrail(ctx, &t, ev, m))
+		m = searchTrail(ctx, &t, ev, m)
+		if m.Status == "not-found" && !selected {
+			m.Status, m.Note = "not-selected", "In none of its log files."
+		}
+		out = append(out, m)
 	}
 	return out
 }
@@ -116,7 +135,7 @@ func searchTrail(ctx context.Context, t *trail.Trail, ev *trail.Event, m trailMa
 			}
 			if found {
 				m.Status, m.Key, m.Sink = "delivered", k, names[i]
-				m.Note = "Selected by this trail and delivered in this log file."
+				m.Note = "Delivered in this log file."
 				return m
 			}
 		}

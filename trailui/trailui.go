@@ -41,6 +41,8 @@
 //	event?id=ID     one event: summary, pretty-printed JSON, trails and log files
 //	event.json?id=ID the record as a JSON download
 //	trails          trails, their status, the recorder's Stats
+//	live            live view: new events appear without a reload
+//	live.stream     its server-sent events (from Recorder.Subscribe)
 //
 // The history page takes name, source, user, rtype, rname, key, id (the
 // lookup attributes EventName, EventSource, Username, ResourceType,
@@ -61,8 +63,15 @@
 //
 // # Live view
 //
-// There is no live view (new events without a reload) yet: it needs
-// Recorder.Subscribe, which the recorder does not offer yet.
+// The live page shows the newest events and, with JavaScript, adds each
+// newly recorded event that matches its filters at the top, from a stream
+// of server-sent events fed by [trail.Recorder.Subscribe]. Each message
+// carries the event's cursor as its id, so a browser that reconnects
+// resumes without a gap or a duplicate while the recorder's replay buffer
+// holds the events it missed (it is told when it does not). Events
+// recorded between the page's rendering and the stream's start are not
+// added (reload for them). Options.MaxLiveStreams bounds the streams open
+// at once.
 package trailui
 
 import (
@@ -76,6 +85,7 @@ import (
 	"path"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/trailkit/trail"
@@ -114,14 +124,18 @@ type Options struct {
 	// that implement trail.ObjectReader, the few log files delivered in the
 	// minutes after the event, and names the one that holds it.
 	NoLogFileSearch bool
+	// MaxLiveStreams bounds the live views open at once (default
+	// DefaultMaxLiveStreams); more are answered 503.
+	MaxLiveStreams int
 }
 
 // Handler serves the console. Create it with New; it is safe for concurrent
 // use.
 type Handler struct {
-	rec  *trail.Recorder
-	opts Options
-	now  func() time.Time
+	rec     *trail.Recorder
+	opts    Options
+	now     func() time.Time
+	streams atomic.Int64 // live streams open
 }
 
 // New returns the console of rec. It fails (and never panics) when rec is
@@ -135,6 +149,9 @@ func New(rec *trail.Recorder, opts Options) (*Handler, error) {
 	}
 	if opts.Title == "" {
 		opts.Title = "Audit console"
+	}
+	if opts.MaxLiveStreams <= 0 {
+		opts.MaxLiveStreams = DefaultMaxLiveStreams
 	}
 	if _, err := loadTemplates(); err != nil {
 		return nil, err
@@ -214,6 +231,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.eventJSON(w, r)
 	case "trails":
 		h.trails(w, r)
+	case "live":
+		h.live(w, r)
+	case "live.stream":
+		h.liveStream(w, r)
 	case "trailui.css", "trailui.js":
 		h.static(w, r, name)
 	default:

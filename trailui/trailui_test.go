@@ -441,7 +441,8 @@ func TestEventPage(t *testing.T) {
 	require.Len(t, keys, 1)
 	assert.Contains(t, body, `<code class="key">`+keys[0]+`</code>`)
 	assert.Contains(t, body, "read from memsink")
-	assert.Contains(t, body, "Selected by this trail and delivered in this log file.")
+	assert.Contains(t, body, "Selected by Management (ReadWriteType All).")
+	assert.Contains(t, body, "Delivered in this log file.")
 	// Links that filter.
 	assert.Contains(t, body, `href="./?user=bob"`)
 
@@ -510,9 +511,11 @@ func TestEventPageLogFileStates(t *testing.T) {
 		require.NoError(t, err)
 		_, body := do(t, ui, httptest.NewRequest("GET", "/event?id="+eventID(1), nil))
 		assert.Contains(t, body, "Not known: no sink of this trail can be read back.")
-		assert.Contains(t, body, "Selected by this trail and delivered in this log file.")
+		assert.Contains(t, body, "Selected by Management (ReadWriteType All).")
+		assert.Contains(t, body, "Delivered in this log file.")
 		_, body = do(t, ui, httptest.NewRequest("GET", "/event?id="+eventID(2), nil))
-		assert.Equal(t, 2, strings.Count(body, "Not selected: a single-region trail takes only events of us-east-1."))
+		assert.Equal(t, 2, strings.Count(body, "Not selected: awsRegion eu-west-1: the trail takes only us-east-1"), "by Recorder.Explain")
+		assert.Contains(t, body, "In none of its log files.")
 
 		off, err := trailui.New(rec, trailui.Options{Authorize: trailui.AllowAll, NoLogFileSearch: true})
 		require.NoError(t, err)

@@ -37,7 +37,7 @@ var allowedTags = map[string]bool{
 	"form": true, "div": true, "label": true, "input": true, "select": true, "option": true, "button": true,
 	"p": true, "table": true, "caption": true, "thead": true, "tbody": true, "tr": true, "th": true, "td": true,
 	"time": true, "section": true, "dl": true, "dt": true, "dd": true, "code": true, "small": true, "br": true,
-	"pre": true, "ul": true, "li": true,
+	"pre": true, "ul": true, "li": true, "noscript": true,
 }
 
 // checkHTML fails when a page holds anything a payload could have made: an
@@ -158,6 +158,9 @@ func TestXSS(t *testing.T) {
 			resp, body := get(target)
 			checkHTML(t, target, body)
 			assert.Contains(t, []int{http.StatusOK, http.StatusBadRequest}, resp.StatusCode, target)
+			resp, body = get("live" + target)
+			checkHTML(t, "live"+target, body)
+			assert.Contains(t, []int{http.StatusOK, http.StatusBadRequest}, resp.StatusCode, "live"+target)
 		}
 		target := "?" + url.Values{"p": {p, p}, "t": {p}, "user": {p}}.Encode()
 		_, body = get(target)

@@ -210,7 +210,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	dom = b.load("event", root+ev, "<h1>CreateOrder</h1>", "Event record", `"eventName": "CreateOrder"`)
 	i := strings.Index(dom, "Trails and log files")
 	require.Positive(t, i)
-	assert.Contains(t, dom[i:], "Selected by this trail and delivered in this log file.", dom[i:i+800])
+	assert.Contains(t, dom[i:], "Selected by Management (ReadWriteType All).", dom[i:i+800])
+	assert.Contains(t, dom[i:], "Delivered in this log file.", dom[i:i+800])
 	assert.Regexp(t, `<button type="button" class="copy" data-copy="record">Copy</button>`, dom, "the script ran")
 
 	b.load("trails", root+"trails", "orders-audit", "Logging", "filesink(", "Files delivered")
