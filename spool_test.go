@@ -174,7 +174,10 @@ func TestSpoolOutage(t *testing.T) {
 			runtime.ReadMemStats(&m)
 			peak = max(peak, m.HeapInuse)
 		}
-		const perSecond, producers = 200, 4
+		perSecond, producers := 200, 4
+		if raceEnabled {
+			perSecond = 40 // the same outage, fewer events: -race is ~20x slower
+		}
 		var ids []string
 		var mu sync.Mutex
 		load := func(seconds int, tag string) {
@@ -216,7 +219,7 @@ func TestSpoolOutage(t *testing.T) {
 		growth := int64(peak) - int64(base.HeapInuse)
 		t.Logf("%d events, %d files; heap in use %d MiB at start, peak %d MiB (+%d MiB) during a 10-minute outage",
 			len(ids), len(files), base.HeapInuse>>20, peak>>20, growth>>20)
-		require.Less(t, growth, int64(64<<20), "the outage backed up in memory")
+		require.Less(t, growth, int64(48<<20), "the outage backed up in memory")
 	})
 }
 
