@@ -145,7 +145,7 @@ func TestMigrateV1(t *testing.T) {
 	t.Run("PostgreSQL", func(t *testing.T) {
 		dsn := os.Getenv("TRAIL_TEST_POSTGRES_DSN")
 		if dsn == "" {
-			t.Skip("TRAIL_TEST_POSTGRES_DSN is unset")
+			t.Skip("skipping: TRAIL_TEST_POSTGRES_DSN is unset; start a server with: source .ci/postgres.sh (installs it with apt-get install -y postgresql)")
 		}
 		db, err := sql.Open("pgx", dsn)
 		require.NoError(t, err)
