@@ -223,6 +223,8 @@ func (n *node) evalEvent(ev *trail.Event) bool {
 			}
 		}
 		return false
+	case nIn:
+		return inSet(resolveEvent(ev, n.c.path, n.c.ids), n.set)
 	}
 	return n.c.eval(resolveEvent(ev, n.c.path, n.c.ids))
 }

@@ -8,8 +8,95 @@ import (
 // node is a boolean expression of conditions.
 type node struct {
 	op   nodeOp
-	kids []*node // nAnd, nOr
-	c    *cond   // nCond
+	kids []*node  // nAnd, nOr
+	c    *cond    // nCond, nIn (the selector)
+	set  []string // nIn
+}
+
+// optimize rewrites every || of exact string comparisons on one selector
+// ($.eventName = A || $.eventName = B || …, the shape of most CIS patterns)
+// into one nIn node that selects once, and flattens nested && and ||.
+func (n *node) optimize() *node {
+	if n.op == nCond || n.op == nIn {
+		return n
+	}
+	var kids []*node
+	for _, k := range n.kids {
+		k = k.optimize()
+		if k.op == n.op {
+			kids = append(kids, k.kids...)
+		} else {
+			kids = append(kids, k)
+		}
+	}
+	n.kids = kids
+	if n.op != nOr {
+		return n
+	}
+	// group the exact comparisons by selector, keeping the first's position
+	var out []*node
+	groups := map[string]*node{}
+	for _, k := range kids {
+		if !exactEq(k) {
+			out = append(out, k)
+			continue
+		}
+		key := pathKey(k.c)
+		if g := groups[key]; g != nil {
+			g.set = append(g.set, k.c.lit.text)
+			continue
+		}
+		g := &node{op: nIn, c: k.c, set: []string{k.c.lit.text}}
+		groups[key] = g
+		out = append(out, g)
+	}
+	for i, k := range out {
+		if k.op == nIn && len(k.set) == 1 {
+			out[i] = &node{op: nCond, c: k.c}
+		}
+	}
+	if len(out) == 1 {
+		return out[0]
+	}
+	n.kids = out
+	return n
+}
+
+func exactEq(n *node) bool {
+	if n.op != nCond {
+		return false
+	}
+	c := n.c
+	return c.test == tCmp && c.op == opEq && c.lit.re == nil && !c.lit.isNum && c.lit.wild == wExact && c.path != nil
+}
+
+func pathKey(c *cond) string {
+	var b []byte
+	for _, s := range c.path {
+		if s.index >= 0 {
+			b = append(b, '[')
+			b = strconv.AppendInt(b, int64(s.index), 10)
+			b = append(b, ']')
+			continue
+		}
+		b = append(b, '.')
+		b = append(b, s.name...)
+	}
+	return string(b)
+}
+
+// inSet is the test of an nIn node: the value is a string (or a number
+// whose text is) in set.
+func inSet(v value, set []string) bool {
+	if v.k != vStr && v.k != vNum {
+		return false
+	}
+	for _, s := range set {
+		if len(s) == len(v.s) && s == v.s {
+			return true
+		}
+	}
+	return false
 }
 
 type nodeOp uint8
@@ -18,6 +105,7 @@ const (
 	nCond nodeOp = iota
 	nAnd
 	nOr
+	nIn // c's selector equals one of set (an || of exact string comparisons)
 )
 
 // cond is one condition: a selector (JSON) or a field (space-delimited),
@@ -245,6 +333,8 @@ func (n *node) evalJSON(doc []byte) bool {
 			}
 		}
 		return false
+	case nIn:
+		return inSet(lookup(doc, n.c.path), n.set)
 	}
 	return n.c.eval(lookup(doc, n.c.path))
 }

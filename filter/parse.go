@@ -205,7 +205,7 @@ func (ps *parser) parseJSON() (*Pattern, error) {
 	if !ps.eof() {
 		return nil, ps.errAt(ps.pos, "unexpected text after '}'")
 	}
-	return &Pattern{kind: KindJSON, expr: n}, nil
+	return &Pattern{kind: KindJSON, expr: n.optimize()}, nil
 }
 
 // orExpr parses and1 || and2 || …, with leaf parsing conditions.
