@@ -31,14 +31,21 @@ func (p *pipe) add(it *item) {
 		if it.mask&(1<<i) == 0 || !ts.active {
 			continue
 		}
-		p.addTo(ts, ev.RecipientAccountID, ev.AWSRegion, ev.EventCategory == CategoryInsight, rec, ev.EventTime, it.idx, now)
+		p.addTo(ts, ev.RecipientAccountID, ev.AWSRegion, ev.EventCategory == CategoryInsight, rec, ev.EventTime, it.idx, now, it.wait)
+	}
+	if it.wait != nil {
+		for i, ts := range it.set.states {
+			if it.mask&(1<<i) != 0 && !ts.active {
+				it.wait.fileDone(ReceiptFile{}, fmt.Errorf("trail %q stopped logging before the event reached it", ts.name))
+			}
+		}
 	}
 }
 
 // addTo appends one encoded record to its batch of ts, cutting the batch
 // on size. idx is its spool log index (spool mode only). insight puts it
 // in the stream of Insights files (CloudTrail-Insight/).
-func (p *pipe) addTo(ts *trailState, account, region string, insight bool, rec []byte, eventTime time.Time, idx uint64, now time.Time) {
+func (p *pipe) addTo(ts *trailState, account, region string, insight bool, rec []byte, eventTime time.Time, idx uint64, now time.Time, w *receiptWait) {
 	key := batchKey{trail: ts, account: account, region: region, insight: insight}
 	b := p.batches[key]
 	if b == nil {
@@ -62,6 +69,15 @@ func (p *pipe) addTo(ts *trailState, account, region string, insight bool, rec [
 		}
 		b.last = idx
 	}
+	if w != nil { // someone waits for the file: cut it soon
+		b.waiters = append(b.waiters, w)
+		if soon := now.Add(receiptLinger); soon.Before(b.deadline) {
+			b.deadline = soon
+			if p.nextDeadline.IsZero() || soon.Before(p.nextDeadline) {
+				p.nextDeadline = soon
+			}
+		}
+	}
 	if len(b.ends) >= ts.cfg.MaxRecords || len(b.buf)+2 >= ts.cfg.MaxBytes {
 		p.cut(b, now)
 	}
@@ -76,10 +92,15 @@ func (p *pipe) cut(b *batch, now time.Time) {
 	}
 	ts := b.key.trail
 	first, last, spooled := b.first, b.last, b.spooled
+	waiters := b.waiters
+	b.waiters = nil
 	f, err := b.finish(&ts.cfg, now)
 	if err != nil {
 		// gzip into memory cannot fail in practice; report it anyway.
 		p.r.report(err)
+		for _, w := range waiters {
+			w.fileDone(ReceiptFile{}, err)
+		}
 		b.reset()
 		return
 	}
@@ -95,8 +116,12 @@ func (p *pipe) cut(b *batch, now time.Time) {
 			OldestEventTime: f.OldestEventTime, NewestEventTime: f.NewestEventTime})
 	}
 	job := sinkJob{file: f}
+	if len(waiters) > 0 {
+		job.track = newFileTrack(ReceiptFile{Trail: ts.name, Bucket: f.Bucket, Key: f.Key}, waiters, len(ts.workers))
+	}
 	if spooled {
-		job.sf = p.spoolCut(ts, first, last, f)
+		job.sf = p.spoolCut(ts, b.key.insight, first, last, f)
+		job.sf.track = job.track
 	}
 	p.send(ts, job)
 }
@@ -157,10 +182,11 @@ type batchKey struct {
 // batch accumulates encoded records for one (trail, account, region).
 type batch struct {
 	key            batchKey
-	first, last    uint64 // spool log indexes of its first and last event
-	spooled        bool   // its events are in the spool
-	buf            []byte // `{"Records":[` + records joined by ','
-	ends           []int  // end offset of each record in buf
+	first, last    uint64         // spool log indexes of its first and last event
+	waiters        []*receiptWait // RecordAndWait callers of its events
+	spooled        bool           // its events are in the spool
+	buf            []byte         // `{"Records":[` + records joined by ','
+	ends           []int          // end offset of each record in buf
 	oldest, newest time.Time
 	deadline       time.Time
 }

@@ -15,6 +15,7 @@ type sinkJob struct {
 	digest  *Digest
 	barrier *sync.WaitGroup
 	sf      *spoolFile // spool mode: released when the sink has it
+	track   *fileTrack // receipts waiting for the file
 }
 
 // sinkWorker owns one sink of one trail: its queue and its retry loop.
@@ -86,6 +87,7 @@ func (w *sinkWorker) deliver(job sinkJob) {
 			if job.sf != nil {
 				r.spool.stored(job.sf)
 			}
+			job.track.done(nil)
 			return
 		}
 		final := errors.Is(err, ErrPermanent) || ctx.Err() != nil ||
@@ -108,6 +110,7 @@ func (w *sinkWorker) deliver(job sinkJob) {
 				r.stats.filesFailed.Add(1)
 			}
 			r.noteLost(de, job.sf != nil)
+			job.track.done(de)
 			return
 		}
 		r.stats.retries.Add(1)

@@ -16,6 +16,7 @@ type item struct {
 	hsync chan<- struct{} // awaitHistory: closed once history is appended
 	grp   *group          // spool mode: a committed group of items
 	ctl   *control
+	wait  *receiptWait // RecordAndWait: resolved when the event's files are stored
 
 	// spool mode
 	idx    uint64 // log index of the event record
@@ -34,6 +35,10 @@ type item struct {
 // ErrOverloaded when the queue is full under the Reject policy; ctx's error
 // when ctx ends while Record waits for room under the Block policy.
 func (r *Recorder) Record(ctx context.Context, ev *Event) error {
+	return r.record(ctx, ev, nil)
+}
+
+func (r *Recorder) record(ctx context.Context, ev *Event, w *receiptWait) error {
 	if err := r.unusable(); err != nil {
 		return err
 	}
@@ -66,6 +71,12 @@ func (r *Recorder) Record(ctx context.Context, ev *Event) error {
 	it.set = set
 	it.mask = set.match(&it.ev)
 	it.hist = r.history.wants(&it.ev)
+	if w != nil {
+		w.init(it.ev.EventID, it.mask)
+		if it.mask != 0 {
+			it.wait = w
+		}
+	}
 	if it.mask == 0 && !it.hist {
 		select {
 		case <-r.closing: // after Close, unselected events are refused too

@@ -190,8 +190,9 @@ type spooled struct {
 type spoolFile struct {
 	first     uint64 // lowest log index it needs (its first event, or its digest record)
 	remaining atomic.Int32
-	cut       cutRec  // for log files: how to rebuild it from the log
-	digest    *Digest // for digests
+	cut       cutRec     // for log files: how to rebuild it from the log
+	digest    *Digest    // for digests
+	track     *fileTrack // receipts waiting for the file
 }
 
 // groupPool recycles the buffers of groups the pipeline has taken.
@@ -628,6 +629,7 @@ type cutRec struct {
 	created                time.Time
 	first, last            uint64 // log indexes of its first and last event
 	records                int
+	insight                bool // an Insights file (not in digests)
 	sha256                 [32]byte
 	oldest, newest         time.Time
 }
@@ -642,6 +644,11 @@ func appendCutRec(b []byte, c *cutRec) []byte {
 	b = binary.AppendUvarint(b, c.first)
 	b = binary.AppendUvarint(b, c.last)
 	b = binary.AppendUvarint(b, uint64(c.records))
+	var flags uint64
+	if c.insight {
+		flags |= 1
+	}
+	b = binary.AppendUvarint(b, flags)
 	b = append(b, c.sha256[:]...)
 	b = appendTimeNano(b, c.oldest)
 	return appendTimeNano(b, c.newest)
@@ -657,6 +664,7 @@ func decodeCutRec(p []byte) (cutRec, error) {
 	c.created = r.time()
 	c.first, c.last = r.uvarint(), r.uvarint()
 	c.records = int(min(r.uvarint(), 1<<31))
+	c.insight = r.uvarint()&1 != 0
 	if r.err == nil && len(r.b) < 32 {
 		r.err = errBadRecord
 	}

@@ -8,7 +8,10 @@ import (
 
 // streamName names a stream of log files by trail name (trail states do not
 // survive a restart).
-type streamName struct{ trail, account, region string }
+type streamName struct {
+	trail, account, region string
+	insight                bool
+}
 
 // recovery is what Open found in the spool.
 type recovery struct {
@@ -43,7 +46,7 @@ func (rc *recovery) scan(idx uint64, p []byte) error {
 		if c, err = decodeCutRec(p); err == nil {
 			rc.cuts = append(rc.cuts, c)
 			rc.cutIdx = append(rc.cutIdx, idx)
-			k := streamName{c.trail, c.account, c.region}
+			k := streamName{c.trail, c.account, c.region, c.insight}
 			rc.lastCut[k] = max(rc.lastCut[k], c.last)
 		}
 	case recDigest:
@@ -78,7 +81,7 @@ func (rc *recovery) chains() map[streamName]*recoveredChain {
 	out := map[streamName]*recoveredChain{}
 	if cp := rc.checkpoint; cp != nil {
 		for _, c := range cp.Chains {
-			out[streamName{c.Trail, c.Account, c.Region}] = &recoveredChain{prev: c.Prev, start: c.Start, files: c.Files}
+			out[streamName{c.Trail, c.Account, c.Region, false}] = &recoveredChain{prev: c.Prev, start: c.Start, files: c.Files}
 		}
 	}
 	get := func(k streamName) *recoveredChain {
@@ -93,9 +96,8 @@ func (rc *recovery) chains() map[streamName]*recoveredChain {
 	i, j := 0, 0
 	for i < len(rc.cuts) || j < len(rc.digests) {
 		if j >= len(rc.digests) || (i < len(rc.cuts) && rc.cutIdx[i] < rc.digestIdx[j]) {
-			if rc.checkpoint == nil || rc.cutIdx[i] > rc.cpIdx {
-				c := &rc.cuts[i]
-				ch := get(streamName{c.trail, c.account, c.region})
+			if c := &rc.cuts[i]; !c.insight && (rc.checkpoint == nil || rc.cutIdx[i] > rc.cpIdx) {
+				ch := get(streamName{c.trail, c.account, c.region, false})
 				ch.files = append(ch.files, c.digestFile(""))
 			}
 			i++
@@ -103,7 +105,7 @@ func (rc *recovery) chains() map[streamName]*recoveredChain {
 		}
 		if rc.checkpoint == nil || rc.digestIdx[j] > rc.cpIdx {
 			d := rc.digests[j]
-			ch := get(streamName{d.Trail, d.AccountID, d.Region})
+			ch := get(streamName{d.Trail, d.AccountID, d.Region, false})
 			ch.prev, ch.start, ch.files = d.State(), d.EndTime, nil
 		}
 		j++
@@ -138,7 +140,7 @@ func (p *pipe) recoverSpool(now time.Time) {
 	// Chains.
 	for k, rch := range rc.chains() {
 		ts := byName[k.trail]
-		if ts == nil || ts.val == nil || (rch.prev.IsZero() && len(rch.files) == 0) {
+		if ts == nil || ts.val == nil || ts.fleet != nil || (rch.prev.IsZero() && len(rch.files) == 0) {
 			continue
 		}
 		ts.val.resume[acctRegion{k.account, k.region}] = rch.prev
@@ -205,15 +207,16 @@ func (p *pipe) recoverSpool(now time.Time) {
 			return nil
 		}
 		rec := e.json
+		insight := isInsightRecord(rec)
 		for _, name := range e.trails {
-			if last, ok := rc.lastCut[streamName{name, e.account, e.region}]; ok && idx <= last {
+			if last, ok := rc.lastCut[streamName{name, e.account, e.region, insight}]; ok && idx <= last {
 				continue // in a cut file, delivered again above
 			}
 			ts := byName[name]
 			if ts == nil {
 				continue
 			}
-			p.addTo(ts, e.account, e.region, isInsightRecord(rec), rec, e.eventTime, idx, now)
+			p.addTo(ts, e.account, e.region, insight, rec, e.eventTime, idx, now, nil)
 			replayed++
 		}
 		return nil
@@ -238,9 +241,9 @@ func digestWorkers(ts *trailState) []*sinkWorker {
 
 // spoolCut makes the cut of f durable before f goes out, and returns its
 // tracker.
-func (p *pipe) spoolCut(ts *trailState, first, last uint64, f *LogFile) *spoolFile {
+func (p *pipe) spoolCut(ts *trailState, insight bool, first, last uint64, f *LogFile) *spoolFile {
 	c := cutRec{trail: ts.name, account: f.AccountID, region: f.Region, key: f.Key, created: f.Created,
-		first: first, last: last, records: len(f.Records), sha256: f.SHA256,
+		first: first, last: last, records: len(f.Records), sha256: f.SHA256, insight: insight,
 		oldest: f.OldestEventTime, newest: f.NewestEventTime}
 	if _, err := p.r.spool.writeCtl(appendCutRec(nil, &c)); err != nil {
 		p.r.warn(fmt.Errorf("trail: spool: recording the cut of %s: %w (a crash now may deliver its events twice, under two keys)", f.Key, err))
@@ -309,7 +312,7 @@ func (p *pipe) spoolMaintain(final bool) {
 
 // rebuild makes the log file of a cut again from the events in the log.
 func (s *spool) rebuild(c *cutRec, t *Trail) (*LogFile, error) {
-	b := &batch{key: batchKey{account: c.account, region: c.region}}
+	b := &batch{key: batchKey{account: c.account, region: c.region, insight: c.insight}}
 	b.reset()
 	err := s.log.Read(c.first, c.last+1, func(idx uint64, pl []byte) error {
 		if len(pl) == 0 || pl[0] != recEvent {
@@ -319,7 +322,7 @@ func (s *spool) rebuild(c *cutRec, t *Trail) (*LogFile, error) {
 		if err != nil {
 			return fmt.Errorf("%w: event record %d: %v", ErrSpoolCorrupt, idx, err)
 		}
-		if e.account != c.account || e.region != c.region {
+		if e.account != c.account || e.region != c.region || isInsightRecord(e.json) != c.insight {
 			return nil
 		}
 		for _, name := range e.trails {
@@ -389,8 +392,9 @@ func (w *sinkWorker) drainParked() {
 			r.reportDelivery(de)
 			r.stats.filesFailed.Add(1)
 			r.noteLost(de, true)
+			sf.track.done(de)
 			continue
 		}
-		w.deliver(sinkJob{file: f, sf: sf})
+		w.deliver(sinkJob{file: f, sf: sf, track: sf.track})
 	}
 }

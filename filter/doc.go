@@ -46,5 +46,22 @@
 // JSON record (the bytes [trail.Event.AppendJSON] writes, which is what
 // CloudWatch Logs receives from CloudTrail), without encoding the event for
 // JSON patterns: it walks the Event struct and scans only the raw JSON
-// fields a selector enters.
+// fields a selector enters. A *Pattern is a [trail.EventMatcher]: pass it as
+// [trail.SubscribeOptions].Filter to stream the events it selects.
+//
+// # Metric filters and alarms
+//
+// [NewMetrics] applies [MetricFilter]s to the events a recorder accepts
+// (attach the *Metrics as a [trail.EventObserver] in trail.Config.Observers
+// or trail.Trail.Observers), keeps their values per period ([Metrics.Values]),
+// hands closed periods to an export hook, and evaluates [Alarm]s the way
+// CloudWatch does. The CIS AWS Foundations / Security Hub CloudWatch.1–14
+// patterns ship as [Preset]s ([CIS]), each with its metric filter and
+// alarm.
+//
+// # Insights
+//
+// [NewDetector] watches API call rates and error rates per eventName
+// against a rolling baseline and reports unusual activity as [Insight]s;
+// [Detector.EmitTo] records them as CloudTrail Insights events.
 package filter

@@ -78,8 +78,9 @@ type DetectorConfig struct {
 	OnInsight func(Insight)
 }
 
-// Recorder is what a Detector emits Insights events to (*trail.Recorder).
-type Recorder interface {
+// EventRecorder is what a Detector emits Insights events to
+// (*trail.Recorder).
+type EventRecorder interface {
 	Record(ctx context.Context, ev *trail.Event) error
 }
 
@@ -97,7 +98,7 @@ type Detector struct {
 	mu      sync.Mutex
 	streams map[streamKey]*stream
 
-	target atomic.Pointer[Recorder]
+	target atomic.Pointer[EventRecorder]
 
 	stop     chan struct{}
 	done     chan struct{}
@@ -154,7 +155,7 @@ func NewDetector(cfg DetectorConfig) (*Detector, error) {
 
 // EmitTo makes the detector record each Insight as a CloudTrail Insights
 // event in r (nil stops that).
-func (d *Detector) EmitTo(r Recorder) {
+func (d *Detector) EmitTo(r EventRecorder) {
 	if r == nil {
 		d.target.Store(nil)
 		return

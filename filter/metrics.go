@@ -29,6 +29,8 @@ type MetricFilter struct {
 	// MetricValue is what a match adds: a number ("1" when empty), or a JSON
 	// selector ("$.latency") whose value must be a number (or a string that
 	// holds one); a match whose selector selects anything else adds nothing.
+	// (CloudWatch's $fieldName values of space-delimited patterns are not
+	// supported: metric filters here read events, whose fields are JSON.)
 	MetricValue string
 	// DefaultValue, when set, is added for every event that does not match,
 	// so that a period with events but no matches reports a value (as

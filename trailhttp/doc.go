@@ -65,6 +65,12 @@
 // answered at once rather than waited for. Changes a handler makes with Event
 // after the response is committed are not recorded in this mode.
 //
+// "Accepted" means Record returned nil: in memory, or on disk with a
+// trail.Spool. Routes for which that is not enough name themselves in
+// Options.WaitDelivered: their event must be stored by every sink
+// (trail.Recorder.RecordAndWait, bounded by Options.DeliveryTimeout) before
+// the response goes out, and a delivery that fails answers 503.
+//
 // # The response writer
 //
 // The handler gets a wrapped http.ResponseWriter. It implements Unwrap, so

@@ -260,7 +260,19 @@ func (h *handler) record(st *state, status int) bool {
 	if h.opts.CaptureParameters && ev.RequestParameters == nil {
 		ev.RequestParameters = buildParams(st.req, st.body, st.omitted, h.opts.CaptureHeaders, h.redact)
 	}
-	if err := h.rec.Record(recordCtx, ev); err != nil {
+	var err error
+	if h.opts.WaitDelivered != nil && h.opts.WaitDelivered(st.req) {
+		timeout := h.opts.DeliveryTimeout
+		if timeout <= 0 {
+			timeout = DefaultDeliveryTimeout
+		}
+		ctx, cancel := context.WithTimeout(recordCtx, timeout)
+		_, err = h.rec.RecordAndWait(ctx, ev)
+		cancel()
+	} else {
+		err = h.rec.Record(recordCtx, ev)
+	}
+	if err != nil {
 		if h.opts.OnError != nil {
 			h.opts.OnError(st.req, err)
 		}

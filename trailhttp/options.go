@@ -94,6 +94,20 @@ type Options struct {
 	// false (fail-open): a rejected event does not change the response.
 	FailClosed bool
 
+	// WaitDelivered reports whether a request's event must be stored by
+	// every sink (Recorder.RecordAndWait) before its response goes out,
+	// rather than only accepted by the recorder (durable, with a spool). It
+	// is called after the handler, so Request.Pattern names the route: a
+	// service makes its most sensitive routes wait. With FailClosed, a
+	// delivery that fails or takes longer than DeliveryTimeout answers 503;
+	// without it the response goes out anyway and the error reaches
+	// OnError. Default: no request waits.
+	WaitDelivered func(r *http.Request) bool
+
+	// DeliveryTimeout bounds WaitDelivered's wait (default
+	// DefaultDeliveryTimeout).
+	DeliveryTimeout time.Duration
+
 	// RetryAfter is the delay a fail-closed 503 asks clients to wait,
 	// rounded up to whole seconds. Default 5 seconds.
 	RetryAfter time.Duration
@@ -118,6 +132,8 @@ const (
 	DefaultMaxBodyBytes = 16 << 10
 	// DefaultRetryAfter is the default delay of a fail-closed 503.
 	DefaultRetryAfter = 5 * time.Second
+	// DefaultDeliveryTimeout is the default bound of a WaitDelivered wait.
+	DefaultDeliveryTimeout = 10 * time.Second
 	// Hidden replaces redacted values, as CloudTrail does.
 	Hidden = "HIDDEN_DUE_TO_SECURITY_REASONS"
 

@@ -824,7 +824,7 @@ func (v *validator) checkUnlisted(ctx context.Context) error {
 	}
 	check := func(dayDir string, keys []string) {
 		for _, k := range keys {
-			if listed[k] {
+			if listed[k] || strings.HasPrefix(path.Base(k), ".tmp-") { // temporary files: the sweep's notices
 				continue
 			}
 			t, ok := v.lay.logKeyTime(re, k)
