@@ -74,7 +74,7 @@ func (r *Recorder) lookup(nameOrARN string) (*trailState, int, error) {
 // pipeline has applied it.
 func (r *Recorder) sendControl(ctx context.Context, c *control) error {
 	c.done = make(chan struct{})
-	if err := r.sendItem(ctx, item{ctl: c}); err != nil {
+	if err := r.sendItem(ctx, &item{ctl: c}); err != nil {
 		return err
 	}
 	select {

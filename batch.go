@@ -1,19 +1,26 @@
 package trail
 
+// The batcher: open batches per (trail, account, region), their deadlines,
+// and cutting them into log files.
+
 import (
-	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"time"
 )
 
+// histBatchSize is how many events the batcher collects before it hands
+// them to the history worker (it also hands off whenever its queue is
+// empty).
+const histBatchSize = 512
+
 func (p *pipe) add(it *item) {
 	ev := &it.ev
 	if it.hist {
 		p.hist = append(p.hist, *ev)
-		if len(p.hist) >= 512 {
-			p.flushHistory()
+		if len(p.hist) >= histBatchSize {
+			p.handOffHistory(nil)
 		}
 	}
 	if it.mask == 0 {
@@ -63,6 +70,7 @@ func (p *pipe) addTo(ts *trailState, account, region string, insight bool, rec [
 		}
 	}
 	b.add(rec, eventTime)
+	p.open.Add(1)
 	if p.r.spool != nil {
 		if len(b.ends) == 1 {
 			b.first, b.spooled = idx, true
@@ -83,47 +91,25 @@ func (p *pipe) addTo(ts *trailState, account, region string, insight bool, rec [
 	}
 }
 
-// cut turns a non-empty batch into a file, records it in the digest chain,
-// and queues it for every sink of the trail. Queuing blocks while a sink's
-// queue is full.
+// cut turns a non-empty batch into a file and hands it to the compress
+// workers and, in cut order, to the chain stage, which records it in the
+// digest chain and queues it for the trail's sinks once it is compressed.
+// Handing off blocks while those queues are full.
 func (p *pipe) cut(b *batch, now time.Time) {
 	if len(b.ends) == 0 {
 		return
 	}
 	ts := b.key.trail
-	first, last, spooled := b.first, b.last, b.spooled
-	waiters := b.waiters
+	p.open.Add(-int64(len(b.ends)))
+	job := &fileJob{ts: ts, level: ts.cfg.CompressionLevel, done: make(chan struct{}),
+		first: b.first, last: b.last, spooled: b.spooled, insight: b.key.insight, waiters: b.waiters}
 	b.waiters = nil
-	f, err := b.finish(&ts.cfg, now)
-	if err != nil {
-		// gzip into memory cannot fail in practice; report it anyway.
-		p.r.report(err)
-		for _, w := range waiters {
-			w.fileDone(ReceiptFile{}, err)
-		}
-		b.reset()
-		return
-	}
-	f.Instance = p.r.cfg.Instance
-	switch {
-	case b.key.insight: // digests cover CloudTrail/ log files only
-	case ts.fleet != nil:
-		ts.fleet.note(b.key.account, b.key.region) // the fleet's writer lists it
-	case ts.val != nil:
-		c := p.chainFor(ts, chainKey{trail: b.key.trail, account: b.key.account, region: b.key.region}, now)
-		p.roll(ts, c, now)
-		c.files = append(c.files, DigestLogFile{Bucket: ts.cfg.Bucket, Key: f.Key, SHA256: f.SHA256,
-			OldestEventTime: f.OldestEventTime, NewestEventTime: f.NewestEventTime})
-	}
-	job := sinkJob{file: f}
-	if len(waiters) > 0 {
-		job.track = newFileTrack(ReceiptFile{Trail: ts.name, Bucket: f.Bucket, Key: f.Key}, waiters, len(ts.workers))
-	}
-	if spooled {
-		job.sf = p.spoolCut(ts, b.key.insight, first, last, f)
-		job.sf.track = job.track
-	}
-	p.send(ts, job)
+	job.f = b.finish(&ts.cfg, now)
+	job.f.Instance = p.r.cfg.Instance
+	ts.inflightFiles.Add(1)
+	ts.inflightRecords.Add(int64(len(job.f.Records)))
+	p.r.compressQ <- job
+	p.down(chainMsg{job: job, now: now})
 }
 
 func (p *pipe) cutDue(now time.Time) {
@@ -223,9 +209,10 @@ func (b *batch) add(rec []byte, t time.Time) {
 // size is the body size if rec were added now.
 func (b *batch) sizeWith(rec []byte) int { return len(b.buf) + 1 + len(rec) + 2 }
 
-// finish turns the batch into a LogFile (the batch must not be empty) and
-// resets the batch.
-func (b *batch) finish(t *Trail, now time.Time) (*LogFile, error) {
+// finish turns the batch into a LogFile without Body and SHA256 (the
+// compress workers fill them in) and resets the batch, which must not be
+// empty.
+func (b *batch) finish(t *Trail, now time.Time) *LogFile {
 	body := append(b.buf, ']', '}')
 	recs := make([]json.RawMessage, len(b.ends))
 	start := len(recordsOpen)
@@ -233,18 +220,12 @@ func (b *batch) finish(t *Trail, now time.Time) (*LogFile, error) {
 		recs[i] = body[start:end:end]
 		start = end + 1
 	}
-	gz, err := gzipBytes(body)
-	if err != nil {
-		return nil, fmt.Errorf("trail: gzip log file: %w", err)
-	}
 	f := &LogFile{
 		Trail:           t.Name,
 		Bucket:          t.Bucket,
 		AccountID:       b.key.account,
 		Region:          b.key.region,
-		Body:            gz,
 		JSON:            body,
-		SHA256:          sha256.Sum256(body),
 		Records:         recs,
 		OldestEventTime: b.oldest,
 		NewestEventTime: b.newest,
@@ -256,7 +237,7 @@ func (b *batch) finish(t *Trail, now time.Time) (*LogFile, error) {
 		f.Key = LogFileKey(t.Prefix, t.Organization, b.key.account, b.key.region, now, uniqueString())
 	}
 	b.reset()
-	return f, nil
+	return f
 }
 
 const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"

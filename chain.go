@@ -15,24 +15,150 @@ import (
 	"time"
 )
 
+// The chain stage: one goroutine that takes, in cut order, the files the
+// batcher cut (waiting for each to be compressed), records them in their
+// digest chains, closes digest periods on the batcher's ticks, signs the
+// digests and queues files and digests for the sink workers. Chain
+// resumption (reading the newest digest back from a sink) runs here, never
+// on the batcher.
+//
+// Fleet mode hooks in at emitDigest: a fleet digest writer decides there
+// whether this instance writes the chain's digest.
+
+// chainMsg is one message from the batcher to the chain stage: a cut file,
+// a control change, a Flush barrier, the final message at Close, or (none
+// of those) a tick at a digest period boundary. now is the batcher's time
+// when it sent the message.
+type chainMsg struct {
+	job     *fileJob
+	ctl     *control
+	barrier *flushBarrier
+	final   bool
+	now     time.Time
+
+	// spool mode: maintain (truncate the log below spoolLow, the lowest
+	// index the batcher still needs; also done with final)
+	maintain bool
+	spoolLow uint64
+}
+
+// chainStage is the chain stage's state, owned by its goroutine.
+type chainStage struct {
+	r      *Recorder
+	states []*trailState // trails with running sink workers
+	chains map[chainKey]*chain
+}
+
+// chainLoop runs the chain stage until the batcher closes r.chainQ, then
+// writes the final digests, closes the sink workers' queues and waits for
+// them; it closes r.done last.
+func (r *Recorder) chainLoop(cs *chainStage) {
+	defer close(r.done)
+	final := time.Now()
+	var spoolLow uint64
+	for m := range r.chainQ {
+		r.progress.Add(1)
+		switch {
+		case m.job != nil:
+			<-m.job.done
+			cs.file(m.job, m.now)
+		case m.ctl != nil:
+			cs.control(m.ctl, m.now)
+		case m.barrier != nil:
+			cs.barrier(m.barrier)
+		case m.final:
+			final, spoolLow = m.now, m.spoolLow
+		case m.maintain:
+			cs.spoolMaintain(m.spoolLow, false)
+		default:
+			cs.advanceChains(m.now)
+		}
+	}
+	cs.finalDigests(final)
+	for _, ts := range cs.states {
+		closeWorkers(ts.workers)
+	}
+	r.workers.Wait()
+	if r.spool != nil {
+		cs.spoolMaintain(spoolLow, true)
+	}
+}
+
+// file records a compressed file in its digest chain and queues it for the
+// trail's sinks.
+func (cs *chainStage) file(job *fileJob, now time.Time) {
+	ts, f := job.ts, job.f
+	if job.err != nil {
+		// gzip into memory cannot fail in practice; report it anyway.
+		cs.r.report(job.err)
+		for _, w := range job.waiters {
+			w.fileDone(ReceiptFile{}, job.err)
+		}
+		ts.inflightFiles.Add(-1)
+		ts.inflightRecords.Add(-int64(len(f.Records)))
+		return
+	}
+	switch {
+	case job.insight: // digests cover CloudTrail/ log files only
+	case ts.fleet != nil:
+		ts.fleet.note(f.AccountID, f.Region) // the fleet's writer lists it
+	case ts.val != nil:
+		c := cs.chainFor(ts, chainKey{trail: ts, account: f.AccountID, region: f.Region}, now)
+		cs.roll(ts, c, now)
+		c.files = append(c.files, DigestLogFile{Bucket: f.Bucket, Key: f.Key, SHA256: f.SHA256,
+			OldestEventTime: f.OldestEventTime, NewestEventTime: f.NewestEventTime})
+	}
+	sj := sinkJob{file: f}
+	if len(job.waiters) > 0 {
+		sj.track = newFileTrack(ReceiptFile{Trail: ts.name, Bucket: f.Bucket, Key: f.Key}, job.waiters, len(ts.workers))
+	}
+	if job.spooled {
+		sj.sf = cs.spoolCut(ts, job.insight, job.first, job.last, f)
+		sj.sf.track = sj.track
+	}
+	cs.send(ts, sj)
+	ts.inflightFiles.Add(-1)
+	ts.inflightRecords.Add(-int64(len(f.Records)))
+}
+
+// send queues job for every sink of the trail (digests only for those that
+// store digests). It blocks while a sink's queue is full, until Close gives
+// up; what it could not queue then counts as lost for that sink.
+func (cs *chainStage) send(ts *trailState, job sinkJob) {
+	for _, w := range ts.workers {
+		if job.digest != nil {
+			if _, ok := w.sink.(DigestSink); !ok {
+				continue
+			}
+		}
+		if job.sf != nil && len(w.queue) >= spoolMemFiles {
+			w.park(job.sf) // waits in the spool, not in memory
+			continue
+		}
+		w.enqueue(job)
+	}
+}
+
 // chainFor returns the digest chain of k, creating it on first use: from
 // Validation.Resume, else from the newest digest the sinks hold, else as a
 // new chain whose first period is the grid period holding now.
-func (p *pipe) chainFor(ts *trailState, k chainKey, now time.Time) *chain {
-	if c := p.chains[k]; c != nil {
+func (cs *chainStage) chainFor(ts *trailState, k chainKey, now time.Time) *chain {
+	if c := cs.chains[k]; c != nil {
 		return c
 	}
-	r := p.r
+	r := cs.r
 	prev, ok := ts.val.resume[acctRegion{k.account, k.region}]
 	if ts.noResume {
 		prev, ok = ChainState{}, true
 	}
 	if !ok && ts.val.reader != nil {
 		ctx, cancel := context.WithTimeout(r.deliverCtx, 30*time.Second)
-		st, err := loadChainState(ctx, ts.val.reader, &ts.cfg, r.cfg.Region, k)
+		r.external.Add(1)
+		st, err := loadChainState(ctx, ts.val.reader, &ts.chainCfg, r.cfg.Region, k)
+		r.external.Add(-1)
 		cancel()
 		if err != nil {
-			r.report(fmt.Errorf("trail %q: starting a new digest chain for %s/%s: %w", ts.cfg.Name, k.account, k.region, err))
+			r.report(fmt.Errorf("trail %q: starting a new digest chain for %s/%s: %w", ts.chainCfg.Name, k.account, k.region, err))
 		}
 		prev = st
 	}
@@ -46,20 +172,19 @@ func (p *pipe) chainFor(ts *trailState, k chainKey, now time.Time) *chain {
 			c.start = ts.chainFloor
 		}
 	}
-	c.end = p.boundaryAfter(ts, laterOf(now, c.start))
-	p.chains[k] = c
+	c.end = cs.r.boundaryAfter(ts.val.period, laterOf(now, c.start))
+	cs.chains[k] = c
 	r.setChainState(k, prev)
-	p.updateNextDigest()
 	return c
 }
 
-// boundaryAfter returns the first grid boundary strictly after t.
-func (p *pipe) boundaryAfter(ts *trailState, t time.Time) time.Time {
-	period := ts.val.period
-	if t.Before(p.r.start) {
-		return p.r.start
+// boundaryAfter returns the first boundary strictly after t of the grid of
+// digest periods of the given length.
+func (r *Recorder) boundaryAfter(period time.Duration, t time.Time) time.Time {
+	if t.Before(r.start) {
+		return r.start
 	}
-	return p.r.start.Add(t.Sub(p.r.start).Truncate(period) + period)
+	return r.start.Add(t.Sub(r.start).Truncate(period) + period)
 }
 
 func (r *Recorder) setChainState(k chainKey, s ChainState) {
@@ -71,62 +196,52 @@ func (r *Recorder) setChainState(k chainKey, s ChainState) {
 	r.chainMu.Unlock()
 }
 
-func (p *pipe) updateNextDigest() {
-	p.nextDigest = time.Time{}
-	for _, c := range p.chains {
-		if p.nextDigest.IsZero() || c.end.Before(p.nextDigest) {
-			p.nextDigest = c.end
-		}
-	}
-}
-
 // roll closes every period of c that ended by now.
-func (p *pipe) roll(ts *trailState, c *chain, now time.Time) {
+func (cs *chainStage) roll(ts *trailState, c *chain, now time.Time) {
 	for !now.Before(c.end) {
-		p.emitDigest(ts, c, c.end)
-		c.end = p.boundaryAfter(ts, laterOf(c.end, c.start))
+		cs.emitDigest(ts, c, c.end)
+		c.end = cs.r.boundaryAfter(ts.val.period, laterOf(c.end, c.start))
 	}
 }
 
-func (p *pipe) advanceChains(now time.Time) {
-	for _, c := range p.chains {
-		p.roll(c.key.trail, c, now)
+func (cs *chainStage) advanceChains(now time.Time) {
+	for _, c := range cs.chains {
+		cs.roll(c.key.trail, c, now)
 	}
-	p.updateNextDigest()
 }
 
 // finalDigests closes the current period of every chain at Close.
-func (p *pipe) finalDigests(now time.Time) {
+func (cs *chainStage) finalDigests(now time.Time) {
 	now = now.UTC().Truncate(time.Second)
-	for _, c := range p.chains {
-		p.finalDigest(c, now)
+	for _, c := range cs.chains {
+		cs.finalDigest(c, now)
 	}
 }
 
 // finalDigest closes c's current period at now (whole seconds).
-func (p *pipe) finalDigest(c *chain, now time.Time) {
+func (cs *chainStage) finalDigest(c *chain, now time.Time) {
 	ts := c.key.trail
-	p.roll(ts, c, now)
+	cs.roll(ts, c, now)
 	if now.After(c.start) {
-		p.emitDigest(ts, c, now)
+		cs.emitDigest(ts, c, now)
 	} else if len(c.files) > 0 {
-		p.emitDigest(ts, c, c.start.Add(time.Second))
+		cs.emitDigest(ts, c, c.start.Add(time.Second))
 	}
 }
 
 // emitDigest signs the digest of [c.start, end] and queues it for the sinks.
 // If signing fails, the period stays open (its files are kept for the next
 // digest) so the chain has no hole.
-func (p *pipe) emitDigest(ts *trailState, c *chain, end time.Time) {
-	r := p.r
+func (cs *chainStage) emitDigest(ts *trailState, c *chain, end time.Time) {
+	r := cs.r
 	d := &Digest{
-		Trail: ts.cfg.Name, Bucket: ts.cfg.Bucket, AccountID: c.key.account, Region: c.key.region,
+		Trail: ts.chainCfg.Name, Bucket: ts.chainCfg.Bucket, AccountID: c.key.account, Region: c.key.region,
 		HomeRegion: r.cfg.Region, StartTime: c.start, EndTime: end, LogFiles: c.files, Previous: c.prev,
 	}
-	d.Key = DigestKey(ts.cfg.Prefix, ts.cfg.Organization, c.key.account, c.key.region, ts.cfg.Name, r.cfg.Region, end)
+	d.Key = DigestKey(ts.chainCfg.Prefix, ts.chainCfg.Organization, c.key.account, c.key.region, ts.chainCfg.Name, r.cfg.Region, end)
 	i, inWindow := ts.val.ring.signerAt(end)
 	if !inWindow {
-		r.report(fmt.Errorf("trail %q: no signing key is valid at %s; signing with the newest key", ts.cfg.Name, end.Format(TimeFormat)))
+		r.report(fmt.Errorf("trail %q: no signing key is valid at %s; signing with the newest key", ts.chainCfg.Name, end.Format(TimeFormat)))
 	}
 	if err := d.sign(ts.val.ring.keys[i].Signer, ts.val.ring.pubs[i].Fingerprint); err != nil {
 		r.report(err)
@@ -138,41 +253,40 @@ func (p *pipe) emitDigest(ts *trailState, c *chain, end time.Time) {
 	r.setChainState(c.key, c.prev)
 	job := sinkJob{digest: d}
 	if r.spool != nil {
-		job.sf = p.spoolDigest(ts, d)
+		job.sf = cs.spoolDigest(ts, d)
 	}
-	p.send(ts, job)
+	cs.send(ts, job)
 }
 
 // startChains creates the home chain of a logging trail with validation, so
 // that it writes digests (empty ones too) from the start.
-func (p *pipe) startChains(ts *trailState, now time.Time) {
-	if ts.val != nil && ts.val.fleet == nil && ts.active {
-		p.chainFor(ts, chainKey{trail: ts, account: p.r.cfg.AccountID, region: p.r.cfg.Region}, now)
+func (cs *chainStage) startChains(ts *trailState, now time.Time) {
+	if ts.val != nil && ts.val.fleet == nil && ts.chainActive {
+		cs.chainFor(ts, chainKey{trail: ts, account: cs.r.cfg.AccountID, region: cs.r.cfg.Region}, now)
 	}
 }
 
 // endChains writes the final digest of each of ts's chains and forgets them;
 // chains started later begin afresh, no earlier than the final digests' end.
-func (p *pipe) endChains(ts *trailState, now time.Time) {
+func (cs *chainStage) endChains(ts *trailState, now time.Time) {
 	now = now.UTC().Truncate(time.Second)
-	for k, c := range p.chains {
+	for k, c := range cs.chains {
 		if k.trail != ts {
 			continue
 		}
-		p.finalDigest(c, now)
+		cs.finalDigest(c, now)
 		if c.start.After(ts.chainFloor) {
 			ts.chainFloor = c.start
 		}
-		delete(p.chains, k)
-		p.r.chainMu.Lock()
-		delete(p.r.chainStates, k)
-		p.r.chainMu.Unlock()
+		delete(cs.chains, k)
+		cs.r.chainMu.Lock()
+		delete(cs.r.chainStates, k)
+		cs.r.chainMu.Unlock()
 	}
 	if now.After(ts.chainFloor) {
 		ts.chainFloor = now
 	}
 	ts.noResume = true
-	p.updateNextDigest()
 }
 
 // ChainState is where a digest chain stands: the newest digest written.
@@ -204,7 +318,7 @@ type chainKey struct {
 	region  string
 }
 
-// chain is one digest chain, owned by the pipeline goroutine.
+// chain is one digest chain, owned by the chain stage.
 type chain struct {
 	key        chainKey
 	start, end time.Time // current period

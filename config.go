@@ -135,6 +135,11 @@ type Trail struct {
 	// MaxBytes cuts a file early before its uncompressed body would exceed
 	// this size (default 32 MiB).
 	MaxBytes int
+	// CompressionLevel is the gzip level of the trail's log files, from 1
+	// (fastest) to 9 (smallest). Zero means DefaultCompressionLevel (1):
+	// on CloudTrail records, higher levels save a few percent of bytes for
+	// several times the CPU (see bench/RESULTS.md).
+	CompressionLevel int
 	// Observers see the events this trail selects, as Record accepts them
 	// (see EventObserver): metric filters attached to one trail.
 	Observers []EventObserver
@@ -246,6 +251,9 @@ func (r *Recorder) checkTrail(t *Trail) error {
 	}
 	if t.Interval < 0 || t.MaxRecords < 0 || t.MaxBytes < 0 {
 		return fail("negative Interval, MaxRecords or MaxBytes")
+	}
+	if t.CompressionLevel < 0 || t.CompressionLevel > 9 {
+		return fail("CompressionLevel %d: want 1 to 9, or 0 for the default", t.CompressionLevel)
 	}
 	if t.Interval == 0 {
 		t.Interval = DefaultInterval

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -31,10 +32,58 @@ type sinkWorker struct {
 	pmu    sync.Mutex
 	parked []*spoolFile
 	pkick  chan struct{}
+
+	// What the worker holds (queued or being delivered) and what it gave
+	// up on, for CloseError.
+	pendingFiles, pendingRecords, pendingDigests atomic.Int64
+	lostFiles, lostRecords, lostDigests          atomic.Int64
+	exited                                       atomic.Bool
+}
+
+// enqueue queues job, blocking while the queue is full, until the
+// recorder's delivery context ends (Close gave up); a job it could not
+// queue then counts as lost. It reports whether the job was queued.
+func (w *sinkWorker) enqueue(job sinkJob) bool {
+	w.hold(job, 1)
+	select {
+	case w.queue <- job:
+		return true
+	default:
+	}
+	select {
+	case w.queue <- job:
+		return true
+	case <-w.rec.deliverCtx.Done():
+		w.hold(job, -1)
+		w.lose(job)
+		return false
+	}
+}
+
+// hold counts job as pending (n = 1) or no longer pending (n = -1).
+func (w *sinkWorker) hold(job sinkJob, n int64) {
+	switch {
+	case job.file != nil:
+		w.pendingFiles.Add(n)
+		w.pendingRecords.Add(n * int64(len(job.file.Records)))
+	case job.digest != nil:
+		w.pendingDigests.Add(n)
+	}
+}
+
+func (w *sinkWorker) lose(job sinkJob) {
+	switch {
+	case job.file != nil:
+		w.lostFiles.Add(1)
+		w.lostRecords.Add(int64(len(job.file.Records)))
+	case job.digest != nil:
+		w.lostDigests.Add(1)
+	}
 }
 
 func (w *sinkWorker) run() {
 	defer w.rec.workers.Done()
+	defer w.exited.Store(true)
 	for {
 		select {
 		case job, ok := <-w.queue:
@@ -48,6 +97,7 @@ func (w *sinkWorker) run() {
 				continue
 			}
 			w.deliver(job)
+			w.hold(job, -1)
 			if len(w.queue) == 0 {
 				w.drainParked()
 			}
@@ -58,6 +108,8 @@ func (w *sinkWorker) run() {
 }
 
 func (w *sinkWorker) attempt(ctx context.Context, job sinkJob) error {
+	w.rec.external.Add(1)
+	defer w.rec.external.Add(-1)
 	if job.digest != nil {
 		return w.sink.(DigestSink).DeliverDigest(ctx, job.digest)
 	}
@@ -72,6 +124,7 @@ func (w *sinkWorker) deliver(job sinkJob) {
 	ctx := r.deliverCtx
 	for attempt := 1; ; attempt++ {
 		err := w.attempt(ctx, job)
+		r.progress.Add(1)
 		if err == nil {
 			if d := job.digest; d != nil {
 				r.stats.digestsDelivered.Add(1)
@@ -104,6 +157,7 @@ func (w *sinkWorker) deliver(job sinkJob) {
 		w.trail.noteFailure(de)
 		r.reportDelivery(de)
 		if final {
+			w.lose(job)
 			if job.digest != nil {
 				r.stats.digestsFailed.Add(1)
 			} else {
@@ -124,14 +178,37 @@ func (w *sinkWorker) deliver(job sinkJob) {
 }
 
 // historyState is the recorder's event history: the store, what enters it,
-// and the pruning goroutine.
+// the history worker and the pruning goroutine.
 type historyState struct {
 	store HistoryStore // nil when disabled
 	opts  HistoryOptions
-	stop  chan struct{} // closed by stopPruning
-	done  chan struct{} // closed when the pruning goroutine exits
+
+	// The history worker: the batcher hands it batches through queue
+	// (never blocking: a full queue drops the batch, counted); it appends
+	// them with ctx, which Close cancels when it gives up.
+	queue   chan histBatch
+	free    chan []Event // recycled batch slices
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wdone   chan struct{}  // closed when the history worker exits
+	queued  atomic.Int64   // events handed to the worker, not yet kept or lost
+	senders sync.WaitGroup // hand-offs waiting for room in queue
+
+	stop chan struct{} // closed by stopPruning
+	done chan struct{} // closed when the pruning goroutine exits
 	historySync
 }
+
+// histBatch is one batch for the history worker; mark, if set, is closed
+// once the batch (and every batch before it) has been appended.
+type histBatch struct {
+	events []Event
+	mark   chan<- struct{}
+}
+
+// histQueueBatches is the capacity of the history queue in batches (of up
+// to histBatchSize events).
+const histQueueBatches = 64
 
 // setupHistory resolves Config.History and Config.HistoryOptions (New calls
 // it before starting goroutines).
@@ -150,12 +227,98 @@ func (r *Recorder) setupHistory() error {
 	default:
 		h.store = r.cfg.History
 	}
+	h.wdone = make(chan struct{})
+	h.ctx, h.cancel = context.WithCancel(context.Background())
+	if h.store != nil {
+		h.queue = make(chan histBatch, histQueueBatches)
+		h.free = make(chan []Event, histQueueBatches+2)
+	}
 	return nil
 }
 
 // wants reports whether an accepted, categorized event enters history.
 func (h *historyState) wants(ev *Event) bool {
 	return h.store != nil && (ev.EventCategory == CategoryManagement || ev.EventCategory == CategoryInsight || h.opts.DataEvents)
+}
+
+// offer queues b without blocking and reports whether it did.
+func (h *historyState) offer(b histBatch) bool {
+	select {
+	case h.queue <- b:
+		h.queued.Add(int64(len(b.events)))
+		return true
+	default:
+		return false
+	}
+}
+
+// freeSlice returns an empty batch slice, recycled if one is free.
+func (h *historyState) freeSlice() []Event {
+	select {
+	case s := <-h.free:
+		return s
+	default:
+		return make([]Event, 0, histBatchSize)
+	}
+}
+
+// recycle returns a batch slice for reuse (dropping what it refers to).
+func (h *historyState) recycle(s []Event) {
+	if cap(s) != histBatchSize {
+		return
+	}
+	clear(s)
+	select {
+	case h.free <- s[:0]:
+	default:
+	}
+}
+
+// closeQueue ends the history worker's input (the batcher calls it last),
+// once the hand-offs still running (see pipe.handOffHistory) are done.
+func (h *historyState) closeQueue() {
+	if h.queue == nil {
+		return
+	}
+	go func() {
+		h.senders.Wait()
+		close(h.queue)
+	}()
+}
+
+// runHistory is the history worker: it appends batches until the queue is
+// closed. What the store fails to keep is counted in Stats.HistoryDropped
+// and reported to OnError as a *HistoryError.
+func (r *Recorder) runHistory() {
+	h := &r.history
+	defer close(h.wdone)
+	if h.queue == nil {
+		return
+	}
+	for b := range h.queue {
+		n := len(b.events)
+		switch {
+		case n == 0:
+		case h.ctx.Err() != nil:
+			r.historyLost(n, "the recorder closed before the store kept them")
+		default:
+			r.external.Add(1)
+			err := h.store.Append(h.ctx, b.events)
+			r.external.Add(-1)
+			if err != nil {
+				r.stats.histErr.Add(1)
+				r.stats.histDropped.Add(uint64(n))
+				r.report(&HistoryError{Events: n, Reason: "HistoryStore.Append failed", Err: err})
+			}
+		}
+		h.queued.Add(-int64(n))
+		h.appended(n)
+		r.progress.Add(1)
+		h.recycle(b.events)
+		if b.mark != nil {
+			close(b.mark)
+		}
+	}
 }
 
 // startPruning starts the goroutine that prunes a store implementing Pruner:

@@ -98,6 +98,7 @@ func TestDigestChainAcceptedByAWSVerifier(t *testing.T) {
 	}
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
+			t.Parallel() // independent trees; the verifier runs are separate processes
 			dir := t.TempDir()
 			var start, end time.Time
 			synctest.Test(t, func(t *testing.T) {

@@ -3,6 +3,7 @@ package trail
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -174,3 +175,90 @@ func (e *DeliveryError) Unwrap() error { return e.Err }
 func configErr(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
 }
+
+// HistoryError reports events that event history did not keep: the history
+// queue was full (the store is slower than Record), HistoryStore.Append
+// failed, or Close gave up on the store. It is passed to Config.OnError
+// and the events are counted in Stats.HistoryDropped; delivery to the
+// trails' sinks is not affected.
+type HistoryError struct {
+	Events int    // events not kept
+	Reason string // why
+	Err    error  // the store's error, if any
+}
+
+// Error implements the error interface.
+func (e *HistoryError) Error() string {
+	s := fmt.Sprintf("trail: event history did not keep %d event(s): %s", e.Events, e.Reason)
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Unwrap returns the store's error.
+func (e *HistoryError) Unwrap() error { return e.Err }
+
+// CloseError is returned by Recorder.Close when its ctx ended before
+// everything was delivered. It wraps ctx's error (errors.Is(err,
+// context.DeadlineExceeded) holds) and lists what was not delivered.
+// Deliveries still running when Close returned may complete later; the
+// counts are a snapshot.
+type CloseError struct {
+	Err error // ctx's error
+	// Sinks lists, per (trail, sink), what the sink did not store: files
+	// still queued or being delivered, files given up during Close, and
+	// files the pipeline had not yet handed to it.
+	Sinks []SinkBacklog
+	// Events counts recorded events not yet cut into a log file.
+	Events int
+	// HistoryEvents counts events history did not keep.
+	HistoryEvents int
+}
+
+// SinkBacklog is what one sink of one trail did not store.
+type SinkBacklog struct {
+	Trail   string // trail name
+	Sink    string // sink description, as in DeliveryError.Sink
+	Files   int    // log files
+	Records int    // records in those files
+	Digests int    // digest files
+}
+
+// Error implements the error interface.
+func (e *CloseError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "trail: close: %v; not delivered:", e.Err)
+	n := 0
+	for _, s := range e.Sinks {
+		if n > 0 {
+			b.WriteByte(';')
+		}
+		n++
+		fmt.Fprintf(&b, " trail %q sink %s: %d file(s), %d record(s)", s.Trail, s.Sink, s.Files, s.Records)
+		if s.Digests > 0 {
+			fmt.Fprintf(&b, ", %d digest(s)", s.Digests)
+		}
+	}
+	if e.Events > 0 {
+		if n > 0 {
+			b.WriteByte(';')
+		}
+		n++
+		fmt.Fprintf(&b, " %d event(s) not yet in a log file", e.Events)
+	}
+	if e.HistoryEvents > 0 {
+		if n > 0 {
+			b.WriteByte(';')
+		}
+		n++
+		fmt.Fprintf(&b, " history: %d event(s) not kept", e.HistoryEvents)
+	}
+	if n == 0 {
+		b.WriteString(" nothing")
+	}
+	return b.String()
+}
+
+// Unwrap returns ctx's error.
+func (e *CloseError) Unwrap() error { return e.Err }

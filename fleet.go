@@ -302,6 +302,8 @@ func (fw *fleetWriter) acquire(ctx context.Context, c *fleetChain, now time.Time
 		}
 		return false
 	}
+	fw.r.logger().Debug("trail: fleet digest writer lease taken", "trail", fw.ts.name, "account", c.key.account,
+		"region", c.key.region, "instance", me, "previous", cur.Holder, "expired", cur.Expires)
 	c.leaseVer, c.renewed = v, now
 	c.loaded = false // a new term: read the chain
 	return true
@@ -507,6 +509,8 @@ func (fw *fleetWriter) write(ctx context.Context, c *fleetChain, start, end time
 	}
 	fw.r.stats.digestsDelivered.Add(1)
 	fw.ts.noteDigestDelivered(d)
+	fw.r.logger().Debug("trail: fleet digest written", "trail", fw.ts.name, "key", d.Key, "files", len(files),
+		"instance", fw.r.cfg.Instance, "final", final)
 	for _, f := range files {
 		c.covered[f.Key] = logKeyTime(f.Key)
 		delete(c.facts, f.Key)

@@ -30,7 +30,7 @@ func (r *Recorder) awaitHistory(ctx context.Context) error {
 		return nil
 	}
 	done := make(chan struct{})
-	if err := r.sendItem(ctx, item{hsync: done}); err != nil {
+	if err := r.sendItem(ctx, &item{hsync: done}); err != nil {
 		if errors.Is(err, ErrClosed) {
 			return nil
 		}

@@ -429,7 +429,7 @@ func (s *spool) commit() {
 	res := g.res
 	res.err = err
 	if len(g.items) > 0 {
-		s.r.queue <- item{grp: g} // the pipeline recycles g
+		s.r.queue <- &item{grp: g} // the batcher recycles g
 	} else {
 		g.recycle()
 	}

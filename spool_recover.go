@@ -121,11 +121,11 @@ func (rc *recovery) lowWater(first uint64) uint64 {
 	return first
 }
 
-// recoverSpool runs in the pipeline goroutine before it takes events: it
-// restores the digest chains, queues the cut files and digests no sink may
-// have yet for redelivery, and refills the batches that were open.
-func (p *pipe) recoverSpool(now time.Time) {
-	r, s := p.r, p.r.spool
+// recoverSpool runs before the batcher and the chain stage start: it
+// restores the digest chains (cs), queues the cut files and digests no sink
+// may have yet for redelivery, and refills the batches that were open (p).
+func (r *Recorder) recoverSpool(p *pipe, cs *chainStage, now time.Time) {
+	s := r.spool
 	rc := s.rec
 	s.rec = nil
 	low := rc.lowWater(s.log.FirstIndex())
@@ -144,7 +144,7 @@ func (p *pipe) recoverSpool(now time.Time) {
 			continue
 		}
 		ts.val.resume[acctRegion{k.account, k.region}] = rch.prev
-		c := p.chainFor(ts, chainKey{trail: ts, account: k.account, region: k.region}, now)
+		c := cs.chainFor(ts, chainKey{trail: ts, account: k.account, region: k.region}, now)
 		if rch.prev.IsZero() && !rch.start.IsZero() && rch.start.Before(c.start) {
 			c.start = rch.start
 		}
@@ -241,7 +241,8 @@ func digestWorkers(ts *trailState) []*sinkWorker {
 
 // spoolCut makes the cut of f durable before f goes out, and returns its
 // tracker.
-func (p *pipe) spoolCut(ts *trailState, insight bool, first, last uint64, f *LogFile) *spoolFile {
+func (cs *chainStage) spoolCut(ts *trailState, insight bool, first, last uint64, f *LogFile) *spoolFile {
+	p := cs
 	c := cutRec{trail: ts.name, account: f.AccountID, region: f.Region, key: f.Key, created: f.Created,
 		first: first, last: last, records: len(f.Records), sha256: f.SHA256, insight: insight,
 		oldest: f.OldestEventTime, newest: f.NewestEventTime}
@@ -254,7 +255,8 @@ func (p *pipe) spoolCut(ts *trailState, insight bool, first, last uint64, f *Log
 }
 
 // spoolDigest makes a signed digest durable before it goes out.
-func (p *pipe) spoolDigest(ts *trailState, d *Digest) *spoolFile {
+func (cs *chainStage) spoolDigest(ts *trailState, d *Digest) *spoolFile {
+	p := cs
 	b, err := json.Marshal(d)
 	if err != nil {
 		p.r.warn(fmt.Errorf("trail: spool: encoding digest %s: %w", d.Key, err))
@@ -271,15 +273,13 @@ func (p *pipe) spoolDigest(ts *trailState, d *Digest) *spoolFile {
 }
 
 // spoolMaintain truncates the log below the oldest record still needed,
-// after a checkpoint that keeps what the removed records told.
-func (p *pipe) spoolMaintain(final bool) {
+// after a checkpoint that keeps what the removed records told. low is the
+// lowest index the batcher still needed when it sent the request; files it
+// cut before are tracked by the spool by now (the chain stage takes them in
+// order).
+func (cs *chainStage) spoolMaintain(low uint64, final bool) {
+	p := cs
 	s := p.r.spool
-	low := p.spoolNext
-	for _, b := range p.batches {
-		if len(b.ends) > 0 && b.spooled {
-			low = min(low, b.first)
-		}
-	}
 	low = s.lowWater(low)
 	if s.log.Removable(low) == 0 && !(final && low > s.checkpointed) {
 		return
@@ -339,8 +339,8 @@ func (s *spool) rebuild(c *cutRec, t *Trail) (*LogFile, error) {
 	if len(b.ends) != c.records {
 		return nil, fmt.Errorf("%w: file %s: the spool holds %d of its %d records", ErrSpoolCorrupt, c.key, len(b.ends), c.records)
 	}
-	f, err := b.finish(t, c.created)
-	if err != nil {
+	f := b.finish(t, c.created)
+	if err := compressFile(f, t.CompressionLevel); err != nil {
 		return nil, err
 	}
 	f.Key = c.key

@@ -24,13 +24,19 @@ type Stats struct {
 	DigestsDelivered uint64 // successful (digest, sink) deliveries
 	DigestsFailed    uint64 // (digest, sink) deliveries given up
 	HistoryErrors    uint64 // failed HistoryStore.Append calls
-	Queued           int    // events waiting in the ingest queue now
+	// HistoryDropped counts events history did not keep: its queue was
+	// full (the store was slower than Record), Append failed, or Close
+	// gave up on the store. Each loss is also reported to Config.OnError
+	// as a *HistoryError.
+	HistoryDropped uint64
+	Queued         int // events waiting in the ingest queue now
 }
 
 type stats struct {
 	recorded, invalid, unselected, overloaded, dropped            atomic.Uint64
 	filesDelivered, filesFailed, retries, bytesDelivered, histErr atomic.Uint64
-	digestsDelivered, digestsFailed                               atomic.Uint64
+	digestsDelivered, digestsFailed, histDropped                  atomic.Uint64
+	unbatched                                                     atomic.Int64 // events in open batches
 }
 
 // Recorder records events and delivers them to trails. It is safe for
@@ -44,20 +50,27 @@ type Recorder struct {
 	registry []*trailState // current trails, in creation order (under admin)
 	every    []*trailState // every trail ever created, for Close (under admin)
 
-	queue     chan item
-	mu        sync.RWMutex // held for reading while sending on queue
-	closed    bool         // under mu
-	closing   chan struct{}
-	closeOnce sync.Once
-	done      chan struct{} // closed when the pipeline goroutine exits
+	queue      chan *item     // ingest → batcher
+	compressQ  chan *fileJob  // batcher → compress workers
+	chainQ     chan chainMsg  // batcher → chain stage, in cut order
+	compressWG sync.WaitGroup // compress workers
+	mu         sync.RWMutex   // held for reading while sending on queue
+	closed     bool           // under mu
+	closing    chan struct{}
+	closeOnce  sync.Once
+	closeDone  chan struct{} // closed when the first Close returns
+	done       chan struct{} // closed when the chain stage exits (after the sink workers)
 
 	deliverCtx    context.Context // ends when Close gives up
 	cancelDeliver context.CancelFunc
 	workers       sync.WaitGroup
 
-	arenas sync.Pool
-	stats  stats
-	start  time.Time // digest period grid origin
+	arenas   sync.Pool
+	items    sync.Pool     // *item
+	progress atomic.Uint64 // steps completed by the stages (for Close)
+	external atomic.Int64  // calls into sinks and stores running now (for Close)
+	stats    stats
+	start    time.Time // digest period grid origin
 
 	chainMu     sync.Mutex
 	chainStates map[chainKey]ChainState
@@ -119,12 +132,15 @@ func New(cfg Config) (*Recorder, error) {
 		cfg.Spool = &spoolCfg
 	}
 	r := &Recorder{
-		cfg:     cfg,
-		retry:   cfg.Retry.withDefaults(cfg.Spool != nil),
-		queue:   make(chan item, queueCap(cfg)),
-		closing: make(chan struct{}),
-		done:    make(chan struct{}),
-		start:   time.Now().UTC().Truncate(time.Second),
+		cfg:       cfg,
+		retry:     cfg.Retry.withDefaults(cfg.Spool != nil),
+		queue:     make(chan *item, queueCap(cfg)),
+		compressQ: make(chan *fileJob, 2*compressWorkers()),
+		chainQ:    make(chan chainMsg, 4*compressWorkers()+64),
+		closing:   make(chan struct{}),
+		closeDone: make(chan struct{}),
+		done:      make(chan struct{}),
+		start:     time.Now().UTC().Truncate(time.Second),
 
 		chainStates: map[chainKey]ChainState{},
 	}
@@ -145,6 +161,7 @@ func New(cfg Config) (*Recorder, error) {
 		}
 		ts.logging = true
 		ts.active = true
+		ts.chainActive = true
 		ts.startTime = r.start
 		r.registry = append(r.registry, ts)
 	}
@@ -162,7 +179,14 @@ func New(cfg Config) (*Recorder, error) {
 	for _, ts := range r.registry {
 		ts.startWorkers()
 	}
-	go r.pipeline(r.registry)
+	for range compressWorkers() {
+		r.compressWG.Add(1)
+		go r.compressor()
+	}
+	go r.runHistory()
+	p, cs := r.newStages(r.registry)
+	go r.chainLoop(cs)
+	go r.batcher(p)
 	if r.spool != nil {
 		r.spool.start()
 	}
@@ -176,13 +200,14 @@ func (r *Recorder) newTrailState(t Trail) (*trailState, error) {
 	if err := r.checkTrail(&t); err != nil {
 		return nil, err
 	}
-	ts := &trailState{name: t.Name, cfg: t}
+	ts := &trailState{name: t.Name, cfg: t, chainCfg: t}
 	if v := t.Validation; v != nil {
 		val, err := newValidator(v, &ts.cfg)
 		if err != nil {
 			return nil, fmt.Errorf("trail %q: %w", t.Name, err)
 		}
 		ts.val = val
+		ts.period = val.period
 		if val.fleet != nil {
 			ts.fleet = newFleetWriter(r, ts)
 		}
@@ -196,6 +221,9 @@ func (r *Recorder) newWorkers(ts *trailState, sinks []Sink) []*sinkWorker {
 	for _, s := range sinks {
 		ws = append(ws, &sinkWorker{rec: r, trail: ts, sink: s, name: sinkName(s), queue: make(chan sinkJob, r.cfg.SinkQueueSize), pkick: make(chan struct{}, 1)})
 	}
+	ts.mu.Lock()
+	ts.allWorkers = append(ts.allWorkers, ws...)
+	ts.mu.Unlock()
 	return ws
 }
 
@@ -262,7 +290,7 @@ func (r *Recorder) Flush(ctx context.Context) error {
 		return err
 	}
 	done := make(chan struct{})
-	if err := r.sendItem(ctx, item{flush: done}); err != nil {
+	if err := r.sendItem(ctx, &item{flush: done}); err != nil {
 		return err
 	}
 	select {
@@ -275,14 +303,14 @@ func (r *Recorder) Flush(ctx context.Context) error {
 
 // sendItem puts a control item (flush or trail change) on the ingest queue,
 // whatever the overflow policy: it waits for room, bounded by ctx.
-func (r *Recorder) sendItem(ctx context.Context, it item) error {
+func (r *Recorder) sendItem(ctx context.Context, it *item) error {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	if r.closed {
 		return ErrClosed
 	}
 	if r.spool != nil {
-		r.spool.pass(&it) // in order with the spooled events
+		r.spool.pass(it) // in order with the spooled events
 		return nil
 	}
 	select {
@@ -296,10 +324,18 @@ func (r *Recorder) sendItem(ctx context.Context, it item) error {
 }
 
 // Close stops accepting events (Record then returns ErrClosed), cuts the open
-// batches, delivers every pending file, and closes the sinks that implement
-// io.Closer. If ctx ends first, pending retries are abandoned (reported as
-// final *DeliveryErrors) and Close returns ctx's error. Close is idempotent;
-// later calls wait for the first to finish.
+// batches, delivers every pending file, writes the final digests, lets
+// history keep what it was given, and closes the sinks that implement
+// io.Closer.
+//
+// Close returns by ctx's deadline (plus a few milliseconds) whatever a sink
+// or the history store does: when ctx ends first, pending retries are
+// abandoned (reported as final *DeliveryErrors), the store's Append ctx is
+// cancelled, and Close returns a *CloseError that wraps ctx's error and says
+// what was not delivered (per sink: files and records; history: events not
+// kept). A sink whose Deliver ignores its ctx keeps its goroutine until
+// Deliver returns, and is then not closed. Close is idempotent; later calls
+// wait for the first to finish (bounded by their ctx) and return nil.
 func (r *Recorder) Close(ctx context.Context) error {
 	if err := r.unusable(); err != nil {
 		return err
@@ -317,34 +353,138 @@ func (r *Recorder) Close(ctx context.Context) error {
 		close(r.queue)
 		r.subs.closeAll()
 	})
+	if !first {
+		select {
+		case <-r.closeDone:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	defer close(r.closeDone)
+	lost0 := r.lostSnapshot()
 	finished := make(chan struct{})
 	go func() {
 		<-r.done
+		<-r.history.wdone
+		r.compressWG.Wait()
 		close(finished)
 	}()
 	var err error
 	select {
 	case <-finished:
 	case <-ctx.Done():
-		err = fmt.Errorf("trail: close: %w (undelivered files are reported to OnError)", ctx.Err())
 		r.cancelDeliver()
-		<-finished
+		r.history.cancel()
+		// Give the stages a moment to see the cancellation: a sink or
+		// store that honours ctx returns at once, and the stages then
+		// drain quickly. Wait while they make progress (bounded), then
+		// report what is still held.
+		r.waitProgress(finished)
+		err = r.closeError(ctx.Err(), lost0)
 	}
-	if first {
-		r.stopPruning()
-		err = errors.Join(err, r.closeFleets(ctx, false))
-		r.cancelDeliver()
-		err = errors.Join(err, r.lostErr(), r.closeSinks())
-		if r.spool != nil {
-			err = errors.Join(err, r.spool.close())
-		}
+	r.stopPruning()
+	err = errors.Join(err, r.closeFleets(ctx, false))
+	r.cancelDeliver()
+	r.history.cancel()
+	err = errors.Join(err, r.lostErr(), r.closeSinks())
+	if r.spool != nil {
+		err = errors.Join(err, r.spool.close())
 	}
 	return err
 }
 
+// After its ctx ended and it cancelled delivery, Close waits for the
+// stages to finish, but not for a sink or store that ignores the
+// cancellation: it stops waiting once no stage has made progress for
+// closeIdle while a call into a sink or store is running, and in any case
+// after closeGraceMax.
+const (
+	closeIdle     = 3 * time.Millisecond
+	closeGraceMax = 200 * time.Millisecond
+)
+
+// waitProgress waits until finished is closed, the stages make no progress
+// for closeIdle while some sink or store call is running, or closeGraceMax
+// has passed.
+func (r *Recorder) waitProgress(finished <-chan struct{}) {
+	t := time.NewTimer(closeIdle)
+	defer t.Stop()
+	deadline := time.Now().Add(closeGraceMax)
+	last := r.progress.Load()
+	for {
+		select {
+		case <-finished:
+			return
+		case <-t.C:
+		}
+		now := r.progress.Load()
+		if (now == last && r.external.Load() > 0) || !time.Now().Before(deadline) {
+			return
+		}
+		last = now
+		t.Reset(closeIdle)
+	}
+}
+
+// lostCounts are the cumulative losses of each sink worker.
+type lostCounts map[*sinkWorker][3]int64
+
+func (r *Recorder) allWorkers() []*sinkWorker {
+	r.admin.Lock()
+	every := r.every
+	r.admin.Unlock()
+	var ws []*sinkWorker
+	for _, ts := range every {
+		ts.mu.Lock()
+		ws = append(ws, ts.allWorkers...)
+		ts.mu.Unlock()
+	}
+	return ws
+}
+
+func (r *Recorder) lostSnapshot() lostCounts {
+	m := lostCounts{}
+	for _, w := range r.allWorkers() {
+		m[w] = [3]int64{w.lostFiles.Load(), w.lostRecords.Load(), w.lostDigests.Load()}
+	}
+	m[nil] = [3]int64{int64(r.stats.histDropped.Load())}
+	return m
+}
+
+// closeError describes what Close could not deliver: for every sink, what
+// it still holds, what the stages above it still hold for it, and what it
+// gave up on since Close began; and the events history did not keep.
+func (r *Recorder) closeError(cause error, lost0 lostCounts) *CloseError {
+	e := &CloseError{Err: cause}
+	for _, w := range r.allWorkers() {
+		l0 := lost0[w]
+		b := SinkBacklog{
+			Trail:   w.trail.name,
+			Sink:    w.name,
+			Files:   int(w.pendingFiles.Load() + w.lostFiles.Load() - l0[0] + w.trail.inflightFiles.Load()),
+			Records: int(w.pendingRecords.Load() + w.lostRecords.Load() - l0[1] + w.trail.inflightRecords.Load()),
+			Digests: int(w.pendingDigests.Load() + w.lostDigests.Load() - l0[2]),
+		}
+		if b.Files > 0 || b.Digests > 0 {
+			e.Sinks = append(e.Sinks, b)
+		}
+	}
+	e.Events = len(r.queue) + int(r.stats.unbatched.Load())
+	e.HistoryEvents = int(r.history.queued.Load()) + int(int64(r.stats.histDropped.Load())-lost0[nil][0])
+	return e
+}
+
+// closeSinks closes the sinks that implement io.Closer, except those with a
+// Deliver still running (one that ignored its ctx after Close gave up).
 func (r *Recorder) closeSinks() error {
 	var errs []error
 	seen := map[any]bool{}
+	for _, w := range r.allWorkers() {
+		if !w.exited.Load() && reflect.TypeOf(w.sink).Comparable() {
+			seen[w.sink] = true // busy: not closed
+		}
+	}
 	r.admin.Lock()
 	every := r.every
 	r.admin.Unlock()
@@ -379,6 +519,7 @@ func (r *Recorder) Stats() Stats {
 		Overloaded: s.overloaded.Load(), Dropped: s.dropped.Load(),
 		FilesDelivered: s.filesDelivered.Load(), FilesFailed: s.filesFailed.Load(), Retries: s.retries.Load(),
 		BytesDelivered: s.bytesDelivered.Load(), DigestsDelivered: s.digestsDelivered.Load(),
-		DigestsFailed: s.digestsFailed.Load(), HistoryErrors: s.histErr.Load(), Queued: len(r.queue),
+		DigestsFailed: s.digestsFailed.Load(), HistoryErrors: s.histErr.Load(),
+		HistoryDropped: s.histDropped.Load(), Queued: len(r.queue),
 	}
 }

@@ -2,27 +2,37 @@ package trail
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // trailState is one trail: its configuration, its sink workers and its
-// status. Fields marked "pipeline" are owned by the pipeline goroutine once
-// the trail is known to it; cfg is also written only by the pipeline (and by
-// trail management before the pipeline knows the trail), under mu, so that
-// readers on other goroutines take mu.
+// status. Fields marked "batcher" or "chain stage" are owned by that stage's
+// goroutine once the trail is known to it; cfg is written only by the
+// batcher (and by trail management before the pipeline knows the trail),
+// under mu, so that readers on other goroutines take mu.
 type trailState struct {
 	name string // immutable
 
 	mu  sync.Mutex
 	cfg Trail
 
-	// pipeline-owned
-	workers    []*sinkWorker
-	val        *validator   // nil without validation
-	fleet      *fleetWriter // fleet mode (set once, in newTrailState)
-	active     bool         // takes events
-	noResume   bool         // new chains start fresh (after Start/StopLogging)
-	chainFloor time.Time    // new chains start no earlier than this
+	// batcher-owned
+	active bool          // takes events
+	period time.Duration // digest period, 0 without validation
+
+	// chain-stage-owned
+	chainCfg    Trail // the configuration the chain stage has reached
+	workers     []*sinkWorker
+	val         *validator   // nil without validation
+	fleet       *fleetWriter // fleet mode (set once, in newTrailState)
+	chainActive bool         // has digest chains
+	noResume    bool         // new chains start fresh (after Start/StopLogging)
+	chainFloor  time.Time    // new chains start no earlier than this
+
+	// files cut by the batcher that the chain stage has not yet queued for
+	// the sinks, and their records (for CloseError)
+	inflightFiles, inflightRecords atomic.Int64
 
 	// under Recorder.admin
 	logging bool
@@ -34,7 +44,8 @@ type trailState struct {
 	lastDeliveryErr         string
 	lastDigestDelivered     time.Time
 	lastDigestErr           string
-	retiredSinks            []Sink // sinks replaced by UpdateTrail, closed by Close
+	retiredSinks            []Sink        // sinks replaced by UpdateTrail, closed by Close
+	allWorkers              []*sinkWorker // every sink worker the trail ever had
 	deliveredFiles, digests uint64
 }
 

@@ -36,6 +36,7 @@ type arena struct {
 	bytes []byte
 	res   []Resource
 	ext   []extras
+	items []item // see Recorder.getItem
 }
 
 // extras holds the pointed-to parts of one event's copy.

@@ -1,9 +1,12 @@
 package trail
 
 import (
+	"bytes"
+	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // fillStrings sets the string fields reachable from v (allocating pointed-to
@@ -96,4 +99,66 @@ func TestEncodedSizeBound(t *testing.T) {
 			t.Errorf("string field #%d: bound %d < exact size %d: encodedSizeBound misses the field", k, bound, exact)
 		}
 	}
+}
+
+// FuzzCheckRawText: raw JSON accepted by validateRaw's checks is text every
+// strict parser reads back: valid UTF-8, and no string decodes to U+FFFD
+// unless the input spells U+FFFD itself.
+func FuzzCheckRawText(f *testing.F) {
+	for _, s := range []string{`{"k":"v"}`, `{"k":"\ud83d\ude00"}`, `{"k":"\ud800"}`, `{"k":"\\ud800"}`,
+		"{\"k\":\"\xff\"}", `{"k":"\uDC00\uD800"}`, `{"a":["\u0000"]}`, `{"k":"\ufffd"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if !isJSONObject(raw) || checkRawText(raw) != "" {
+			return
+		}
+		if !utf8.Valid(raw) {
+			t.Fatalf("accepted invalid UTF-8: %q", raw)
+		}
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil {
+			t.Fatalf("accepted JSON that does not decode: %v", err)
+		}
+		spelled := bytes.Contains(raw, []byte("\uFFFD")) || bytes.Contains(bytes.ToLower(raw), []byte(`\ufffd`))
+		if !spelled && containsReplacement(v) {
+			t.Fatalf("accepted %q, which decodes to U+FFFD (a lone surrogate)", raw)
+		}
+	})
+}
+
+func containsReplacement(v any) bool {
+	switch v := v.(type) {
+	case string:
+		return strings.ContainsRune(v, utf8.RuneError)
+	case []any:
+		for _, x := range v {
+			if containsReplacement(x) {
+				return true
+			}
+		}
+	case map[string]any:
+		for k, x := range v {
+			if strings.ContainsRune(k, utf8.RuneError) || containsReplacement(x) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// FuzzBucketName: an accepted bucket name can never steer a key or a path:
+// only lower-case letters, digits, '.' and '-', 3 to 63 of them, no "..".
+func FuzzBucketName(f *testing.F) {
+	for _, s := range []string{"audit-bucket", "../../etc", "a/b", "a..b", "192.168.1.1", "xn--a", "a\x00b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		if ValidateBucketName(name) != nil {
+			return
+		}
+		if len(name) < 3 || len(name) > 63 || strings.Contains(name, "..") || strings.Trim(name, "abcdefghijklmnopqrstuvwxyz0123456789.-") != "" {
+			t.Fatalf("accepted %q", name)
+		}
+	})
 }

@@ -20,7 +20,8 @@
 //     believed only when the peer is one of Options.TrustedProxies.
 //   - userAgent: the user-agent metadata, cut at 1 KB.
 //   - requestID: the metadata named by Options.RequestIDKey, or a fresh UUID.
-//   - userIdentity: Options.Identity, from the incoming metadata.
+//   - userIdentity: Options.Identity, from the incoming metadata, else
+//     trail.WithIdentity(ctx) of an earlier interceptor.
 //   - errorCode and errorMessage: the name of the gRPC status code
 //     ("NotFound", "PermissionDenied") and the status message of the error the
 //     handler returned; for a panic, "Internal" and the panic value (the panic
@@ -82,8 +83,10 @@ type Options struct {
 	ReadOnly func(fullMethod string) bool
 
 	// Identity returns who made the call, from its context (peer, auth
-	// info) and incoming metadata. It is called before the handler. Default:
-	// an empty userIdentity.
+	// info) and incoming metadata. It is called before the handler. Default,
+	// and when it returns an empty identity: the identity trail.WithIdentity
+	// stored in the call's context (by an interceptor that runs before this
+	// one; Recorder.Record falls back to it), else an empty userIdentity.
 	Identity func(ctx context.Context, md metadata.MD) trail.UserIdentity
 
 	// RequestParameters returns the requestParameters (a JSON object, or

@@ -339,3 +339,27 @@ func TestTrustedProxiesAndSkip(t *testing.T) {
 	assert.Empty(t, header.Get("x-audit-id"))
 	assert.Regexp(t, uuidV4, ev.RequestID)
 }
+
+// TestIdentityFromContext: an authentication interceptor in front of
+// trailgrpc stores the caller with trail.WithIdentity; with no
+// Options.Identity, the recorded event carries it.
+func TestIdentityFromContext(t *testing.T) {
+	rec := trailtest.NewRecorder(t)
+	auth := func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
+		return next(trail.WithIdentity(ctx, trail.UserIdentity{Type: "IAMUser", UserName: "carol"}), req)
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(auth, trailgrpc.UnaryServerInterceptor(rec.Recorder, trailgrpc.Options{})))
+	healthpb.RegisterHealthServer(srv, healthServer{})
+	go func() { _ = srv.Serve(lis) }()
+	t.Cleanup(srv.Stop)
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+	_, err = healthpb.NewHealthClient(conn).Check(context.Background(), &healthpb.HealthCheckRequest{Service: "orders"})
+	require.NoError(t, err)
+	ev := rec.RequireEvent(t, trailtest.Filter{EventName: checkMethod})
+	assert.Equal(t, "carol", ev.UserIdentity.UserName)
+	assert.Equal(t, "IAMUser", ev.UserIdentity.Type)
+}

@@ -3,6 +3,7 @@ package trailhttp
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -46,5 +47,44 @@ func FuzzRedactJSON(f *testing.F) {
 			}
 		}
 		walk(v)
+	})
+}
+
+// FuzzBuildParams feeds arbitrary query strings and header values to the
+// requestParameters builder: the result is nil or valid JSON of at most
+// 100 KB, and the value of a secret query parameter never appears.
+func FuzzBuildParams(f *testing.F) {
+	for _, q := range []string{"a=1&b=2", "pwd=hunter2", "x=%ff%fe", "a=1&a=2&a=3", strings.Repeat("k=v&", 100), "=&=&%", "pin=1234&pin=5678"} {
+		f.Add(q, "Bearer abc")
+	}
+	f.Fuzz(func(t *testing.T, rawQuery, header string) {
+		r, err := http.NewRequest("GET", "http://example.com/x", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.URL.RawQuery = rawQuery
+		r.Header.Set("Authorization", header)
+		out := buildParams(r, nil, "", []string{"Authorization"}, DefaultRedact)
+		if out == nil {
+			return
+		}
+		if !json.Valid(out) || len(out) > maxParams {
+			t.Fatalf("buildParams(%q) = %d bytes, valid=%v", rawQuery, len(out), json.Valid(out))
+		}
+		var p struct {
+			Query   map[string]any `json:"query"`
+			Headers map[string]any `json:"headers"`
+		}
+		if err := json.Unmarshal(out, &p); err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range p.Query {
+			if DefaultRedact(k) && v != Hidden {
+				t.Fatalf("secret query parameter %q recorded as %v", k, v)
+			}
+		}
+		if v, ok := p.Headers["Authorization"]; ok && v != Hidden {
+			t.Fatalf("Authorization recorded as %v", v)
+		}
 	})
 }

@@ -91,6 +91,13 @@ func (h *Handler) liveStream(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "invalid filter", http.StatusBadRequest)
 		return
 	}
+	if r.Method == http.MethodHead {
+		// Headers only: a stream that nobody reads would run until the
+		// connection closes.
+		w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		return
+	}
 	if n := h.streams.Add(1); n > int64(h.opts.MaxLiveStreams) {
 		h.streams.Add(-1)
 		w.Header().Set("Retry-After", "10")

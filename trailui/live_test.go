@@ -142,6 +142,13 @@ func TestLiveStream(t *testing.T) {
 		_, row := s.nextEvent()
 		assert.Equal(t, eventID(6), row.ID)
 	})
+	t.Run("HEAD", func(t *testing.T) {
+		resp, err := srv.Client().Head(srv.URL + "/audit/live.stream")
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equal(t, http.StatusOK, resp.StatusCode)
+		assert.Equal(t, "text/event-stream; charset=utf-8", resp.Header.Get("Content-Type"))
+	})
 	t.Run("bad filter", func(t *testing.T) {
 		resp, _ := do(t, f.ui, httptest.NewRequest("GET", "/audit/live.stream?ro=maybe", nil))
 		assert.Equal(t, http.StatusBadRequest, resp.StatusCode)

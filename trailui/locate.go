@@ -22,8 +22,8 @@ const (
 	searchSlack = 10 * time.Minute
 	// maxSearchFiles bounds the files read per trail.
 	maxSearchFiles = 24
-	// maxSearchBytes bounds a file's uncompressed size the search reads.
-	maxSearchBytes = 64 << 20
+	// maxSearchBytes bounds the uncompressed bytes read per trail.
+	maxSearchBytes = 256 << 20
 )
 
 // locate says, per trail, whether it selects the event and where the event
@@ -117,22 +117,32 @@ func searchTrail(ctx context.Context, t *trail.Trail, ev *trail.Event, m trailMa
 	if interval <= 0 {
 		interval = trail.DefaultInterval
 	}
-	from := ev.EventTime.UTC().Truncate(time.Minute).Add(-time.Minute)
+	// A file is named by the minute its batch was cut, which is not before
+	// the event was recorded.
+	from := ev.EventTime.UTC().Truncate(time.Minute)
 	to := ev.EventTime.UTC().Add(interval + searchSlack)
 	needle := eventIDNeedle(ev.EventID)
 	failed := false
+	searched, total := 0, 0
 	for i, r := range readers {
 		keys, err := candidateKeys(ctx, r, t, ev, from, to)
 		if err != nil {
 			failed = true
 			continue
 		}
+		budget := int64(maxSearchBytes)
+		searched, total = 0, len(keys)
 		for _, k := range keys {
-			found, err := fileHolds(ctx, r, k, needle)
+			if searched == maxSearchFiles || budget <= 0 {
+				break
+			}
+			found, n, err := fileHolds(ctx, r, k, needle, budget)
+			budget -= n
 			if err != nil {
 				failed = true
 				continue
 			}
+			searched++
 			if found {
 				m.Status, m.Key, m.Sink = "delivered", k, names[i]
 				m.Note = "Delivered in this log file."
@@ -143,13 +153,17 @@ func searchTrail(ctx context.Context, t *trail.Trail, ev *trail.Event, m trailMa
 			break // the first readable sink has every file the trail delivered
 		}
 	}
-	if failed {
+	window := fmt.Sprintf("between %s and %s", from.Format("15:04"), to.Format("15:04 UTC"))
+	switch {
+	case failed:
 		m.Status, m.Note = "unknown", "Not known: the trail's log files could not be read back."
-		return m
+	case searched < total:
+		m.Status = "unknown"
+		m.Note = fmt.Sprintf("Not known: not in the %d log files searched of the %d delivered %s.", searched, total, window)
+	default:
+		m.Status = "not-found"
+		m.Note = fmt.Sprintf("In none of the trail's %d log files delivered %s: the trail did not select it, or its file is not delivered yet.", total, window)
 	}
-	m.Status = "not-found"
-	m.Note = fmt.Sprintf("In none of the trail's log files delivered between %s and %s: the trail did not select it, or its file is not delivered yet.",
-		from.Format("15:04"), to.Format("15:04 UTC"))
 	return m
 }
 
@@ -176,9 +190,6 @@ func candidateKeys(ctx context.Context, r trail.ObjectReader, t *trail.Trail, ev
 		}
 	}
 	slices.SortStableFunc(cands, func(a, b cand) int { return a.at.Compare(b.at) })
-	if len(cands) > maxSearchFiles {
-		cands = cands[:maxSearchFiles]
-	}
 	keys := make([]string, len(cands))
 	for i, c := range cands {
 		keys[i] = c.key
@@ -209,18 +220,49 @@ func eventIDNeedle(id string) []byte {
 	return append([]byte(`"eventID":`), bytes.TrimSpace(b.Bytes())...)
 }
 
-func fileHolds(ctx context.Context, r trail.ObjectReader, key string, needle []byte) (bool, error) {
+// fileHolds reports whether the gzip'd log file at key holds needle,
+// reading at most limit uncompressed bytes as a stream, and how many it
+// read.
+func fileHolds(ctx context.Context, r trail.ObjectReader, key string, needle []byte, limit int64) (bool, int64, error) {
 	body, _, err := r.Get(ctx, key)
 	if err != nil {
-		return false, err
+		return false, 0, err
 	}
 	zr, err := gzip.NewReader(bytes.NewReader(body))
 	if err != nil {
-		return false, err
+		return false, 0, err
 	}
-	data, err := io.ReadAll(io.LimitReader(zr, maxSearchBytes))
-	if err != nil {
-		return false, err
+	found, read, err := containsStream(zr, needle, limit)
+	return found, read, err
+}
+
+// containsStream reports whether r holds needle within its first limit
+// bytes, reading it in chunks, and how many bytes it read.
+func containsStream(r io.Reader, needle []byte, limit int64) (bool, int64, error) {
+	buf := make([]byte, 256<<10)
+	keep := len(needle) - 1
+	have, read := 0, int64(0)
+	for read < limit {
+		room := buf[have:]
+		if rem := limit - read; int64(len(room)) > rem {
+			room = room[:rem]
+		}
+		n, err := r.Read(room)
+		read += int64(n)
+		have += n
+		if bytes.Contains(buf[:have], needle) {
+			return true, read, nil
+		}
+		if err == io.EOF {
+			return false, read, nil
+		}
+		if err != nil {
+			return false, read, err
+		}
+		if have > keep { // carry the tail that may start a match
+			copy(buf, buf[have-keep:have])
+			have = keep
+		}
 	}
-	return bytes.Contains(data, needle), nil
+	return false, read, nil
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
+	"strings"
 	"testing"
 	"testing/fstest"
 )
@@ -96,6 +97,35 @@ func FuzzValidateDigest(f *testing.F) {
 		}
 		if err := rep.WriteText(&bytes.Buffer{}, &bytes.Buffer{}, TextOptions{Verbose: true, Extra: true}); err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+// FuzzParseSidecar: sidecar metadata never depends on map order: parsing
+// the same bytes twice gives the same map, and a key given twice (after
+// normalization) is reported, never used.
+func FuzzParseSidecar(f *testing.F) {
+	for _, s := range []string{`{"signature":"ab","signature-algorithm":"SHA256withRSA"}`,
+		`{"signature":"ab","x-amz-meta-signature":"cd"}`, `{"Signature":"ab","signature":"ab"}`, `[]`, `{"a":1,"b":{"c":null}}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m1, err1 := parseSidecar(b)
+		m2, err2 := parseSidecar(b)
+		if (err1 == nil) != (err2 == nil) || len(m1) != len(m2) {
+			t.Fatalf("not deterministic: %v %v", m1, m2)
+		}
+		for k, v := range m1 {
+			if m2[k] != v {
+				t.Fatalf("not deterministic at %q: %q vs %q", k, v, m2[k])
+			}
+		}
+		if amb := m1[AmbiguousMetadataKey]; amb != "" {
+			for _, k := range strings.Split(amb, ",") {
+				if _, used := m1[k]; used {
+					t.Fatalf("ambiguous key %q used", k)
+				}
+			}
 		}
 	})
 }

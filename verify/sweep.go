@@ -34,6 +34,10 @@ type TreeLister interface {
 // CloudTrail's layout: org, account, folder kind, region, date folders, name.
 var objectRe = regexp.MustCompile(`^AWSLogs/(?:(o-[a-z0-9]{10,32})/)?([0-9]{12})/(CloudTrail|CloudTrail-Digest|CloudTrail-Insight)/([a-z0-9]+(?:-[a-z0-9]+)*)/([0-9]{4})/([0-9]{2})/([0-9]{2})/([^/]+)$`)
 
+// leaseRe matches the lease object of a fleet's digest writer
+// (trail.LeaseKey): AWSLogs/[org/]account/CloudTrail-Lease/region/trail.json.
+var leaseRe = regexp.MustCompile(`^AWSLogs/(?:o-[a-z0-9]{10,32}/)?[0-9]{12}/CloudTrail-Lease/[a-z0-9]+(?:-[a-z0-9]+)*/[A-Za-z0-9._-]+\.json$`)
+
 // nameRes match a base name of each folder kind: account, region, time.
 var nameRes = map[string]*regexp.Regexp{
 	"CloudTrail":         regexp.MustCompile(`^([0-9]{12})_CloudTrail_([a-z0-9-]+)_([0-9]{8})T[0-9]{4}Z_[A-Za-z0-9]{16}\.json\.gz$`),
@@ -134,6 +138,9 @@ func (v *validator) checkTree(ctx context.Context) error {
 			continue
 		case reported[e.Key]:
 			continue
+		}
+		if leaseRe.MatchString(rest) {
+			continue // a fleet's digest writer lease (trail.LeaseKey)
 		}
 		m := objectRe.FindStringSubmatch(rest)
 		if m == nil {

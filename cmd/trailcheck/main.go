@@ -430,8 +430,8 @@ func inferBucket(dir string, f *validateFlags, arn verify.TrailARN) (string, str
 		if i > 0 && underPrefix(ctx, cands[0], found, filepath.Base(root)) {
 			continue // the first path component of a prefix in dir, not a bucket
 		}
-		if i == 0 || len(all) > len(found) {
-			found = all
+		if i == 0 || len(all) > 0 {
+			found = all // a bucket directory's chains explain more than dir's
 		}
 		for _, c := range selectChains(all, f, arn) {
 			body, _, err := st.Get(ctx, c.newest)

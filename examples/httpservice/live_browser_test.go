@@ -42,16 +42,20 @@ func startDevtools(t *testing.T, bin string) *devtools {
 		"--no-first-run", "--disable-extensions", "--disable-sync", "--mute-audio", "--no-default-browser-check",
 		"--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0", "--remote-allow-origins=http://127.0.0.1",
 		"--user-data-dir="+filepath.Join(t.TempDir(), "profile"), "--window-size=1280,900", "about:blank")
-	stderr, err := cmd.StderrPipe()
+	// Chromium says where DevTools listen on stderr: "DevTools listening
+	// on ws://127.0.0.1:PORT/devtools/browser/ID".
+	stderr, w, err := os.Pipe()
 	require.NoError(t, err)
+	cmd.Stderr = w
 	require.NoError(t, cmd.Start())
+	w.Close()
 	t.Cleanup(func() {
 		cancel()
 		_ = cmd.Wait()
+		stderr.Close() // ends the reader below if a child still holds the pipe
 	})
-	// "DevTools listening on ws://127.0.0.1:PORT/devtools/browser/ID"
 	found := make(chan string, 1)
-	go func() { // ends when Chromium exits and closes stderr
+	go func() { // ends at EOF, when Chromium and its children are gone
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
 			if _, ws, ok := strings.Cut(sc.Text(), "DevTools listening on "); ok {

@@ -1,12 +1,12 @@
 // Command quickstart records a few hundred varied events through two trails
-// into ./audit-out (local disk, CloudTrail's S3 key layout), signs a chain of
+// into ./audit-out/audit-bucket (local disk, CloudTrail's S3 key layout), signs a chain of
 // digest files for each trail and region, verifies what it wrote with package
 // verify, and prints the result. The whole run takes about 12 seconds: the
 // digest period is shortened to 3 seconds so that each chain holds several
 // digests.
 //
 // The output folder can also be checked by the real AWS CLI verifier (see
-// the README); it holds the public key as public-key.pem.
+// the README); the public key is ./audit-out/public-key.pem, beside the bucket.
 package main
 
 import (
@@ -63,8 +63,12 @@ func run(out string, n int, span, period time.Duration) error {
 		return err
 	}
 
+	// The bucket's objects go to out/<bucket>, the public key beside it:
+	// trailcheck and the AWS verifier harness take --dir out and find
+	// out/<bucket>, and nothing but the trail's objects is in the bucket.
+	bucketDir := filepath.Join(out, bucket)
 	ctx := context.Background()
-	disk := filesink.New(out, filesink.Options{})
+	disk := filesink.New(bucketDir, filesink.Options{})
 	validation := &trail.Validation{Signer: key, Period: period}
 	trails := []trail.Trail{
 		{ // every management event of every region
@@ -101,15 +105,15 @@ func run(out string, n int, span, period time.Duration) error {
 	end := time.Now().UTC().Add(time.Second).Truncate(time.Second)
 	st := rec.Stats()
 	fmt.Printf("recorded %d events (%d selected by no trail); delivered %d log files (%d bytes gzip'd) and %d digests to %s/\n\n",
-		st.Recorded, st.Unselected, st.FilesDelivered, st.BytesDelivered, st.DigestsDelivered, out)
+		st.Recorded, st.Unselected, st.FilesDelivered, st.BytesDelivered, st.DigestsDelivered, bucketDir)
 
-	if err := listFolders(out); err != nil {
+	if err := listFolders(bucketDir); err != nil {
 		return err
 	}
 
 	// Verify every chain: one per trail and source region.
 	keys := []verify.PublicKey{verify.NewPublicKey(&key.PublicKey)}
-	store := verify.FSStore(os.DirFS(out))
+	store := verify.FSStore(os.DirFS(bucketDir))
 	failed := false
 	for _, t := range trails {
 		regions := []string{home}

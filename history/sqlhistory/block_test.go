@@ -145,7 +145,7 @@ func TestMigrateV1(t *testing.T) {
 	t.Run("PostgreSQL", func(t *testing.T) {
 		dsn := os.Getenv("TRAIL_TEST_POSTGRES_DSN")
 		if dsn == "" {
-			t.Skip("TRAIL_TEST_POSTGRES_DSN is unset")
+			t.Skip("skipping: TRAIL_TEST_POSTGRES_DSN is unset; start a server with: source .ci/postgres.sh (installs it with apt-get install -y postgresql)")
 		}
 		db, err := sql.Open("pgx", dsn)
 		require.NoError(t, err)
@@ -171,18 +171,24 @@ func testMigrateV1(t *testing.T, db *sql.DB, d Dialect, prefix string) {
 	for range 2500 {
 		evs = append(evs, gen.Next())
 	}
+	// One transaction for the v1 rows: 2,500 autocommits (each a sync) took
+	// tens of seconds on a busy machine.
+	tx, err := db.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	ph := make([]string, 10)
+	for i := range ph {
+		ph[i] = old.ph(i + 1)
+	}
+	insert := old.sql(`INSERT INTO {p}events (event_id, event_time, event_name, event_source, username, access_key_id,
+		read_only, event_category, error_code, record) VALUES (` + strings.Join(ph, ",") + `)`)
 	for i := range evs {
 		ev := &evs[i]
-		ph := make([]string, 10)
-		for i := range ph {
-			ph[i] = old.ph(i + 1)
-		}
-		_, err := db.Exec(old.sql(`INSERT INTO {p}events (event_id, event_time, event_name, event_source, username, access_key_id,
-			read_only, event_category, error_code, record) VALUES (`+strings.Join(ph, ",")+`)`),
+		_, err := tx.ExecContext(ctx, insert,
 			ev.EventID, ev.EventTime.Unix(), ev.EventName, ev.EventSource, ev.LookupUsername(), ev.UserIdentity.AccessKeyID,
 			ev.IsReadOnly(), ev.EventCategory, ev.ErrorCode, string(ev.AppendJSON(nil)))
 		require.NoError(t, err)
 	}
+	require.NoError(t, tx.Commit())
 	s, err := New(ctx, db, Options{Dialect: d, TablePrefix: prefix})
 	require.NoError(t, err)
 	var n int

@@ -95,7 +95,7 @@ func postgresDSN(t testing.TB) string {
 	})
 	if pg.dsn == "" {
 		t.Skipf("PostgreSQL tests skipped: TRAIL_TEST_POSTGRES_DSN is unset and no local server could be started "+
-			"(install Debian's postgresql, or run `source .ci/postgres.sh` first): %v", pg.err)
+			"(install it with: apt-get install -y postgresql; or run `source .ci/postgres.sh` first): %v", pg.err)
 	}
 	return pg.dsn
 }

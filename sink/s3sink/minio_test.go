@@ -138,7 +138,7 @@ func TestMinIORoundTrip(t *testing.T) {
 			got, meta, err := s.Get(ctx, logKey)
 			require.NoError(t, err)
 			assert.Equal(t, body, got, "raw gzip bytes despite Content-Encoding: gzip")
-			assert.Empty(t, meta)
+			assert.Equal(t, logFile(logKey, body).Metadata(), meta, "a log file's digest facts")
 			got, meta, err = s.Get(ctx, dkey)
 			require.NoError(t, err)
 			assert.Equal(t, []byte("digest body"), got)
