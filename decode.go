@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 )
 
 // UnmarshalJSON decodes a CloudTrail record, keeping what Event's typed
@@ -28,6 +29,19 @@ func (e *Event) UnmarshalJSON(data []byte) error {
 	e.Empty, e.Extra = nil, nil
 	if err := e.walk(data, recordSchema, ""); err != nil {
 		return err
+	}
+	// encoding/json matches member names case-insensitively: "eventNAme"
+	// would have set EventName. Such members are Extra; decode the typed
+	// fields again without them.
+	if filtered, changed, err := dropFolded(data, recordSchema); err != nil {
+		return err
+	} else if changed {
+		empty, extra := e.Empty, e.Extra
+		*e = Event{}
+		if err := json.Unmarshal(filtered, (*plain)(e)); err != nil {
+			return err
+		}
+		e.Empty, e.Extra = empty, extra
 	}
 	if e.EventType != EventTypeServiceEvent && e.EventType != EventTypeInsight {
 		for _, p := range []*json.RawMessage{&e.RequestParameters, &e.ResponseElements} {
@@ -196,6 +210,75 @@ func (e *Event) walk(data []byte, s *fieldSchema, path string) error {
 	return nil
 }
 
+// dropFolded returns data without the members, in objects Event decodes,
+// whose name is not a field's name but equals one under case folding.
+func dropFolded(data []byte, s *fieldSchema) ([]byte, bool, error) {
+	ms, err := members(data)
+	if err != nil {
+		return nil, false, err
+	}
+	changed := false
+	out := []byte{'{'}
+	for _, m := range ms {
+		f := s.fields[m.name]
+		v := m.value
+		if f == nil {
+			if foldsToField(s, m.name) {
+				changed = true
+				continue
+			}
+		} else if t := trimSpace(v); string(t) != "null" {
+			switch f.kind {
+			case kindObject:
+				nv, c, err := dropFolded(t, f)
+				if err != nil {
+					return nil, false, err
+				}
+				v, changed = nv, changed || c
+			case kindList:
+				var elems []json.RawMessage
+				if err := json.Unmarshal(t, &elems); err != nil {
+					return nil, false, err
+				}
+				nl := []byte{'['}
+				for i, el := range elems {
+					if i > 0 {
+						nl = append(nl, ',')
+					}
+					if isJSONNull(el) {
+						nl = append(nl, "null"...)
+						continue
+					}
+					ne, c, err := dropFolded(el, f)
+					if err != nil {
+						return nil, false, err
+					}
+					nl, changed = append(nl, ne...), changed || c
+				}
+				v = append(nl, ']')
+			}
+		}
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+		out = appendString(out, m.name)
+		out = append(out, ':')
+		out = append(out, v...)
+	}
+	return append(out, '}'), changed, nil
+}
+
+// foldsToField reports whether name equals one of s's field names under
+// case folding (as encoding/json matches them).
+func foldsToField(s *fieldSchema, name string) bool {
+	for k := range s.fields {
+		if strings.EqualFold(k, name) {
+			return true
+		}
+	}
+	return false
+}
+
 func isEmptyObject(b []byte) bool {
 	b = trimSpace(b)
 	if len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' {
@@ -233,18 +316,29 @@ func DecodeLogFile(r io.Reader) ([]Event, error) {
 }
 
 func decodeRecords(r io.Reader) ([]Event, error) {
-	var file struct {
-		Records *[]json.RawMessage `json:"Records"`
-	}
-	d := json.NewDecoder(r)
-	if err := d.Decode(&file); err != nil {
+	data, err := io.ReadAll(r)
+	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotLogFile, err)
 	}
-	if file.Records == nil {
+	ms, err := members(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNotLogFile, err)
+	}
+	var recs []json.RawMessage
+	found := false
+	for _, m := range ms {
+		if m.name == "Records" { // exactly: encoding/json would also take "records"
+			if err := json.Unmarshal(m.value, &recs); err != nil {
+				return nil, fmt.Errorf("%w: Records: %v", ErrNotLogFile, err)
+			}
+			found = recs != nil
+		}
+	}
+	if !found {
 		return nil, fmt.Errorf("%w: no Records array", ErrNotLogFile)
 	}
-	out := make([]Event, len(*file.Records))
-	for i, raw := range *file.Records {
+	out := make([]Event, len(recs))
+	for i, raw := range recs {
 		if err := out[i].UnmarshalJSON(raw); err != nil {
 			return nil, fmt.Errorf("trail: record %d: %w", i, err)
 		}

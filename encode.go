@@ -27,7 +27,7 @@ import (
 func (e *Event) AppendJSON(dst []byte) []byte {
 	dst = openObject(dst)
 	dst = appendOptP(dst, e, "", "eventVersion", e.EventVersion)
-	if !e.UserIdentity.isZero() || e.keep("", "userIdentity") || e.hasExtra("userIdentity") {
+	if !e.UserIdentity.isZero() || ((len(e.Empty) > 0 || len(e.Extra) > 0) && e.hasInside("userIdentity")) {
 		dst = appendKey(dst, "userIdentity")
 		dst = e.UserIdentity.appendJSON(dst, e)
 	}
@@ -234,11 +234,19 @@ func (e *Event) keep(prefix, name string) bool {
 	return false
 }
 
-// hasExtra reports whether Extra has a member inside the object at path.
-func (e *Event) hasExtra(path string) bool {
+// hasInside reports whether Empty names the object at path or a field
+// inside it, or Extra has a member inside it.
+func (e *Event) hasInside(path string) bool {
+	inside := func(p string) bool {
+		return len(p) > len(path) && p[:len(path)] == path && p[len(path)] == '.'
+	}
+	for _, p := range e.Empty {
+		if p == path || inside(p) {
+			return true
+		}
+	}
 	for i := range e.Extra {
-		p := e.Extra[i].Path
-		if len(p) > len(path) && p[:len(path)] == path && p[len(path)] == '.' {
+		if inside(e.Extra[i].Path) {
 			return true
 		}
 	}
@@ -281,14 +289,14 @@ var extraParents = [...]string{
 // ("" for the record) and the member name.
 func splitExtraPath(path string) (parent, name string) {
 	for _, p := range extraParents {
-		if len(path) > len(p)+1 && path[:len(p)] == p && path[len(p)] == '.' {
+		if len(path) > len(p) && path[:len(p)] == p && path[len(p)] == '.' {
 			return p, path[len(p)+1:]
 		}
 	}
 	if len(path) > len("resources[") && path[:len("resources[")] == "resources[" {
 		for j := len("resources["); j < len(path); j++ {
 			c := path[j]
-			if c == ']' && j > len("resources[") && j+1 < len(path) && path[j+1] == '.' && j+2 < len(path) {
+			if c == ']' && j > len("resources[") && j+1 < len(path) && path[j+1] == '.' {
 				return path[:j+1], path[j+2:]
 			}
 			if c < '0' || c > '9' {

@@ -262,3 +262,73 @@ func checkStore(t *testing.T, st verify.Store) {
 	t.Logf("%d log files; verify: %d/%d digests, %d/%d log files valid", logs,
 		rep.Digests.Valid, rep.Digests.Total, rep.Logs.Valid, rep.Logs.Total)
 }
+
+// countingSink counts the calls a fleet's digest writer makes.
+type countingSink struct {
+	*memsink.Sink
+	list, meta, get, getLog, lease, digest atomic.Int64
+}
+
+func (c *countingSink) List(ctx context.Context, prefix string) ([]string, error) {
+	c.list.Add(1)
+	return c.Sink.List(ctx, prefix)
+}
+
+func (c *countingSink) Metadata(ctx context.Context, key string) (map[string]string, error) {
+	c.meta.Add(1)
+	return c.Sink.Metadata(ctx, key)
+}
+
+func (c *countingSink) Get(ctx context.Context, key string) ([]byte, map[string]string, error) {
+	c.get.Add(1)
+	if strings.Contains(key, "/CloudTrail/") {
+		c.getLog.Add(1)
+	}
+	return c.Sink.Get(ctx, key)
+}
+
+func (c *countingSink) WriteLease(ctx context.Context, key string, data []byte, v string) (string, error) {
+	c.lease.Add(1)
+	return c.Sink.WriteLease(ctx, key, data, v)
+}
+
+func (c *countingSink) DeliverDigest(ctx context.Context, d *trail.Digest) error {
+	c.digest.Add(1)
+	return c.Sink.DeliverDigest(ctx, d)
+}
+
+// TestFleetWriterCost measures what the digest writer costs per period: the
+// facts of each log file are read once (one metadata call per file), the
+// listing is one call per day folder, and the lease costs a few writes.
+func TestFleetWriterCost(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sink := &countingSink{Sink: memsink.New()}
+		const instances, periods = 3, 6
+		period := 10 * time.Second
+		var wg sync.WaitGroup
+		var recs []*trail.Recorder
+		for i := range instances {
+			rec := fleetInstance(t, fmt.Sprintf("i%d", i), sink, period)
+			recs = append(recs, rec)
+			wg.Go(func() { recordFor(t, rec, periods*period, 50*time.Millisecond) })
+		}
+		wg.Wait()
+		for _, rec := range recs {
+			require.NoError(t, rec.Close(context.Background()))
+		}
+		files := len(sink.Files())
+		list, meta, get, lease, digests := sink.list.Load(), sink.meta.Load(), sink.get.Load(), sink.lease.Load(), sink.digest.Load()
+		t.Logf("%d instances, %d periods and Close, %d log files: writer made %d List, %d Metadata, %d Get (of digests), %d WriteLease, %d DeliverDigest calls",
+			instances, periods, files, list, meta, get, lease, digests)
+		t.Logf("per period: %.1f List, %.1f Metadata (= files per period), %.1f WriteLease", float64(list)/periods,
+			float64(meta)/periods, float64(lease)/periods)
+		assert.Equal(t, int64(files), meta, "each log file's facts are read once")
+		// One listing per day folder in [previous end − LookBack, end]:
+		// here two (the fake clock starts at midnight), one a day around
+		// midnight otherwise; plus the digest folder when the lease
+		// changes hands.
+		assert.LessOrEqual(t, list, int64(2*periods+2+3*instances), "listings per period and at Close")
+		assert.Zero(t, sink.getLog.Load(), "no log file body is read: the facts come from metadata (Gets are of digests, re-reading the chain)")
+		checkOneChain(t, sink.Sink)
+	})
+}

@@ -23,6 +23,11 @@ func fuzzSeeds() []string {
 		`{"eventSource":"a","eventName":"b","userIdentity":{"sessionContext":{"webIdFederationData":{"attributes":{"k":"v"}}}}}`,
 		`{"eventSource":"s3.amazonaws.com","eventName":"GetObject","resources":[{"type":"AWS::S3::Object","ARN":"arn:aws:s3:::bkt/k"},{}]}`,
 		`{"eventSource":"a","eventName":"\ud800\udc00\ud800","userAgent":"<>&/\\\"\u0000"}`,
+		// Presence: empty strings, {} and [], nulls, unknown members.
+		`{"eventVersion":"1.0","userIdentity":{"type":"Root","arn":"","accessKeyId":"","sessionContext":{"sessionIssuer":{},"attributes":{"x":null}}},"eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","sourceIPAddress":"","resources":[{"ARN":""}],"readOnly":null}`,
+		`{"userIdentity":{},"eventSource":"a","eventName":"b","eventContext":{"requestContext":{"a":[1,2.50]}},"newTopLevel":null,"tlsDetails":{"newTLS":"x"}}`,
+		`{"eventVersion":"1.07","eventTime":"2019-11-14T00:51:00Z","awsRegion":"us-east-1","eventID":"EXAMPLE8-9621-4d00-b913-beca2EXAMPLE","eventType":"AwsCloudTrailInsight","recipientAccountId":"123456789012","sharedEventID":"EXAMPLE2-1729-42f1-b735-5d8c0EXAMPLE","insightDetails":{"state":"Start","eventSource":"ssm.amazonaws.com","eventName":"UpdateInstanceInformation","insightType":"ApiCallRateInsight","insightContext":{"statistics":{"baseline":{"average":85.4202380952},"insight":{"average":664}}},"new":1},"eventCategory":"Insight"}`,
+		`{"eventType":"AwsServiceEvent","eventSource":"a","eventName":"b","requestParameters":null}`,
 	}
 	for _, ne := range FixtureEvents() {
 		e := ne.Event
@@ -63,6 +68,7 @@ func FuzzEventRoundTrip(f *testing.F) {
 		if json.Unmarshal(data, &in) != nil {
 			return
 		}
+		checkFidelity(t, data, &in)
 		var ev Event
 		a := new(arena)
 		if r.prepare(&ev, &in, a) != nil {
@@ -79,7 +85,18 @@ func FuzzEventRoundTrip(f *testing.F) {
 			t.Fatalf("decode AppendJSON output: %v\n%s", err, out)
 		}
 
-		want := ev
+		// Empty and Extra are checked by checkFidelity (as JSON values: their
+		// order and redundant entries are not kept).
+		want, cmp := ev, back
+		want.Empty, want.Extra = nil, nil
+		cmp.Empty, cmp.Extra = nil, nil
+		if want.EventType != EventTypeServiceEvent && want.EventType != EventTypeInsight {
+			for _, p := range []*json.RawMessage{&want.RequestParameters, &want.ResponseElements} {
+				if isJSONNull(*p) {
+					*p = nil
+				}
+			}
+		}
 		for _, p := range []*json.RawMessage{&want.RequestParameters, &want.ResponseElements, &want.AdditionalEventData,
 			&want.ServiceEventDetails, &want.EdgeDeviceDetails, &want.UserIdentity.InScopeOf, &want.UserIdentity.InvokedByDelegate} {
 			*p = compactRaw(t, *p)
@@ -91,15 +108,68 @@ func FuzzEventRoundTrip(f *testing.F) {
 			sc2.WebIDFederationData = &w
 			want.UserIdentity.SessionContext = &sc2
 		}
-		if !eventsEqual(want, back) {
+		if !eventsEqual(want, cmp) {
 			wantJSON, _ := json.MarshalIndent(eventView(want), "", " ")
-			gotJSON, _ := json.MarshalIndent(eventView(back), "", " ")
+			gotJSON, _ := json.MarshalIndent(eventView(cmp), "", " ")
 			t.Fatalf("round trip differs\nencoded: %s\nwant: %s\ngot:  %s", out, wantJSON, gotJSON)
 		}
 		if again := back.AppendJSON(nil); !bytes.Equal(again, out) {
 			t.Fatalf("re-encoding differs:\n%s\n%s", out, again)
 		}
 	})
+}
+
+// checkFidelity checks that AppendJSON of the event decoded from data writes
+// data's JSON value: every member, with its empty strings, {}, [] and nulls,
+// and members Event has no field for. Not compared: eventTime (written in
+// whole seconds, UTC), requestParameters and responseElements an API call
+// lacks (written as null), and inputs with keys holding '.' or '[' (Extra's
+// path syntax).
+func checkFidelity(t *testing.T, data []byte, ev *Event) {
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.UseNumber()
+	var in any
+	if d.Decode(&in) != nil || d.More() || !plainKeys(in) {
+		return
+	}
+	out := ev.AppendJSON(nil)
+	d = json.NewDecoder(bytes.NewReader(out))
+	d.UseNumber()
+	var got any
+	if err := d.Decode(&got); err != nil {
+		t.Fatalf("AppendJSON wrote invalid JSON: %v\n%s", err, out)
+	}
+	im, gm := in.(map[string]any), got.(map[string]any)
+	if _, ok := im["eventTime"].(string); ok {
+		im["eventTime"] = gm["eventTime"]
+	}
+	for _, k := range []string{"requestParameters", "responseElements"} {
+		if _, ok := im[k]; !ok {
+			delete(gm, k)
+		}
+	}
+	if !reflect.DeepEqual(im, gm) {
+		t.Fatalf("decode → AppendJSON lost or changed a member\nin:  %s\nout: %s", data, out)
+	}
+}
+
+// plainKeys reports whether no object key in v holds '.' or '['.
+func plainKeys(v any) bool {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if bytes.ContainsAny([]byte(k), ".[") || !plainKeys(e) {
+				return false
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if !plainKeys(e) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // eventsEqual reports whether a and b are deeply equal.
@@ -204,6 +274,31 @@ func FuzzSelectors(f *testing.F) {
 			ev.EventTime, ev.EventID = time.Time{}, ""
 			if err := rec.Record(context.Background(), &ev); err != nil {
 				t.Fatalf("Record: %v", err)
+			}
+		}
+	})
+}
+
+// FuzzDecodeLogFile reads arbitrary bytes as a CloudTrail log file (gzip or
+// not): nothing may panic, and every record it returns re-encodes to valid
+// JSON.
+func FuzzDecodeLogFile(f *testing.F) {
+	f.Add([]byte(`{"Records":[]}`))
+	f.Add([]byte(`{"Records":null}`))
+	f.Add([]byte(`{"Records":[` + SpecManagementRecord + `,{"eventVersion":"1.0","x":[]}]}`))
+	gz, err := gzipBytes([]byte(`{"Records":[{"eventType":"AwsCloudTrailInsight","insightDetails":{}}]}`))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(gz)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		evs, err := DecodeLogFile(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		for i := range evs {
+			if out := evs[i].AppendJSON(nil); !json.Valid(out) {
+				t.Fatalf("record %d re-encodes to invalid JSON: %s", i, out)
 			}
 		}
 	})

@@ -108,7 +108,7 @@ func (b *backend) store(t *testing.T) verify.Store {
 
 // fleet runs instances of the command (this test binary) on one backend.
 type fleet struct {
-	t        *testing.T
+	t        testing.TB
 	b        *backend
 	key, pub string
 	work     string
@@ -131,7 +131,7 @@ const (
 	rate     = 40
 )
 
-func newFleet(t *testing.T, b *backend) *fleet {
+func newFleet(t testing.TB, b *backend) *fleet {
 	work := t.TempDir()
 	k, err := rsa.GenerateKey(rand.Reader, 2048)
 	require.NoError(t, err)

@@ -236,7 +236,7 @@ func TestWithRecorder(t *testing.T) {
 			s := memsink.New()
 			s.FailWith(errors.New("503"))
 			rec, err := trail.New(trail.Config{AccountID: "111122223333", Region: "us-east-1",
-				Retry:  trail.RetryPolicy{Initial: time.Second, Max: time.Second},
+				Retry:  trail.RetryPolicy{Initial: time.Second, Max: time.Second, MaxAttempts: trail.UnlimitedAttempts},
 				Trails: []trail.Trail{{Name: "main", Sinks: []trail.Sink{s}}}})
 			require.NoError(t, err)
 			defer rec.Close(ctx)
