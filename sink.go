@@ -31,6 +31,9 @@ import (
 //     ([LogFile.Metadata], stored with the file) through it.
 //   - [LeaseStore]: a compare-and-swap object that holds a fleet's digest
 //     writer lease (Validation.Fleet).
+//   - [Checker]: proves at start-up that the sink can work (filesink: it
+//     can write its directory); New, CreateTrail and UpdateTrail refuse a
+//     trail whose sink fails it.
 //   - io.Closer: Recorder.Close calls Close once after the sink's last
 //     delivery (not while a Deliver that ignored its ctx is still running).
 //   - fmt.Stringer: names the sink in *DeliveryError and in logs

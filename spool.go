@@ -93,7 +93,10 @@ type SpoolCorruptError struct {
 
 // Error implements the error interface.
 func (e *SpoolCorruptError) Error() string {
-	n := "an unknown number of records (a write torn by a crash)"
+	n := "an unknown number of records"
+	if e.Reason == "torn record" {
+		n += " (a write torn by a crash)"
+	}
 	if e.Records >= 0 {
 		n = fmt.Sprintf("%d records", e.Records)
 	}

@@ -365,3 +365,38 @@ func (n *node) evalFields(fields []string, slotField []int) bool {
 	}
 	return c.eval(value{k: vStr, s: fields[slotField[c.slot]]})
 }
+
+// requiredNames returns, when the expression can only match events whose
+// eventName is one of a known set, that set (a necessary condition Metrics
+// uses to skip filters with one map lookup per event).
+func (n *node) requiredNames() ([]string, bool) {
+	switch n.op {
+	case nIn:
+		if isEventNamePath(n.c.path) {
+			return n.set, true
+		}
+	case nCond:
+		if exactEq(n) && isEventNamePath(n.c.path) {
+			return []string{n.c.lit.text}, true
+		}
+	case nAnd:
+		for _, k := range n.kids {
+			if s, ok := k.requiredNames(); ok {
+				return s, true
+			}
+		}
+	case nOr:
+		var all []string
+		for _, k := range n.kids {
+			s, ok := k.requiredNames()
+			if !ok {
+				return nil, false
+			}
+			all = append(all, s...)
+		}
+		return all, true
+	}
+	return nil, false
+}
+
+func isEventNamePath(p []seg) bool { return len(p) == 1 && p[0].index < 0 && p[0].name == "eventName" }

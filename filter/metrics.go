@@ -139,6 +139,8 @@ type Metrics struct {
 	onAlarm   func(AlarmChange)
 	filters   []compiledFilter
 	alarms    []*alarmState
+	always    []int            // filters to evaluate on every event
+	byName    map[string][]int // filters that can only match these eventNames
 
 	mu      sync.Mutex
 	series  map[string]*series
@@ -198,6 +200,23 @@ func NewMetrics(cfg MetricsConfig) (*Metrics, error) {
 			cf.plain = m.seriesFor(cf.MetricNamespace, cf.MetricName, nil, cf.Unit)
 		}
 		m.filters = append(m.filters, cf)
+	}
+	m.byName = map[string][]int{}
+	for i := range m.filters {
+		f := &m.filters[i]
+		names, ok := []string(nil), false
+		if f.pat.kind == KindJSON && f.DefaultValue == nil {
+			names, ok = f.pat.expr.requiredNames()
+		}
+		if !ok {
+			m.always = append(m.always, i)
+			continue
+		}
+		for _, n := range names {
+			if l := m.byName[n]; len(l) == 0 || l[len(l)-1] != i {
+				m.byName[n] = append(l, i)
+			}
+		}
 	}
 	for i := range cfg.Alarms {
 		a, err := m.compileAlarm(cfg.Alarms[i])
@@ -335,49 +354,56 @@ func (m *Metrics) ObserveEvent(ev *trail.Event) {
 		t = time.Now()
 	}
 	idx := m.periodIndex(t)
-	var dimBuf [3]Dimension
-	for i := range m.filters {
-		f := &m.filters[i]
-		if !f.pat.MatchEvent(ev) {
-			if f.DefaultValue != nil {
-				m.add(f.plain, idx, *f.DefaultValue)
-			}
-			continue
-		}
-		v := f.constant
-		if f.value != nil {
-			x, ok := f.value.number(ev)
-			if !ok {
-				continue
-			}
-			v = x
-		}
-		if f.plain != nil {
-			m.add(f.plain, idx, v)
-			continue
-		}
-		dims := dimBuf[:0]
-		ok := true
-		for _, d := range f.dims {
-			dv := d.sel.event(ev)
-			if dv.k != vStr && dv.k != vNum {
-				ok = false
-				break
-			}
-			dims = append(dims, Dimension{Name: d.name, Value: dv.s})
-		}
-		if !ok {
-			continue
-		}
-		m.mu.Lock()
-		key := seriesKey(f.MetricNamespace, f.MetricName, dims)
-		s := m.series[key]
-		if s == nil {
-			s = m.seriesFor(f.MetricNamespace, f.MetricName, slices.Clone(dims), f.Unit)
-		}
-		m.addLocked(s, idx, v)
-		m.mu.Unlock()
+	for _, i := range m.always {
+		m.apply(&m.filters[i], ev, idx)
 	}
+	for _, i := range m.byName[ev.EventName] {
+		m.apply(&m.filters[i], ev, idx)
+	}
+}
+
+// apply evaluates one filter on ev and adds what it yields.
+func (m *Metrics) apply(f *compiledFilter, ev *trail.Event, idx int64) {
+	var dimBuf [3]Dimension
+	if !f.pat.MatchEvent(ev) {
+		if f.DefaultValue != nil {
+			m.add(f.plain, idx, *f.DefaultValue)
+		}
+		return
+	}
+	v := f.constant
+	if f.value != nil {
+		x, ok := f.value.number(ev)
+		if !ok {
+			return
+		}
+		v = x
+	}
+	if f.plain != nil {
+		m.add(f.plain, idx, v)
+		return
+	}
+	dims := dimBuf[:0]
+	ok := true
+	for _, d := range f.dims {
+		dv := d.sel.event(ev)
+		if dv.k != vStr && dv.k != vNum {
+			ok = false
+			break
+		}
+		dims = append(dims, Dimension{Name: d.name, Value: dv.s})
+	}
+	if !ok {
+		return
+	}
+	m.mu.Lock()
+	key := seriesKey(f.MetricNamespace, f.MetricName, dims)
+	s := m.series[key]
+	if s == nil {
+		s = m.seriesFor(f.MetricNamespace, f.MetricName, slices.Clone(dims), f.Unit)
+	}
+	m.addLocked(s, idx, v)
+	m.mu.Unlock()
 }
 
 func (m *Metrics) add(s *series, idx int64, v float64) {

@@ -274,3 +274,55 @@ func TestAlarmChangeDetails(t *testing.T) {
 		}
 	})
 }
+
+// TestMetricsNameIndex: filters that can only match some eventNames are
+// skipped for other events, with the same results as evaluating every
+// filter.
+func TestMetricsNameIndex(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mfs []MetricFilter
+		for _, p := range CIS() {
+			mfs = append(mfs, p.MetricFilter())
+		}
+		mfs = append(mfs, MetricFilter{Name: "odd", Pattern: `{ $.eventName = Odd || $.errorCode = X }`, MetricNamespace: "T", MetricName: "Odd"})
+		m, err := NewMetrics(MetricsConfig{Filters: mfs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		if len(m.always) != 3 {
+			t.Errorf("%d filters evaluated for every event, want 3 (root usage, unauthorized calls, odd)", len(m.always))
+		}
+		want := map[string]float64{}
+		for id, evs := range cisTargets() {
+			for _, ev := range evs {
+				ev = at(ev)
+				m.ObserveEvent(ev)
+				for _, p := range CIS() {
+					if MustCompile(p.Pattern).MatchEvent(ev) {
+						want[p.MetricName]++
+					}
+				}
+			}
+			_ = id
+		}
+		for _, ev := range ordinary() {
+			m.ObserveEvent(at(ev))
+		}
+		odd := at(apiCall("x.example.com", "Even"))
+		odd.ErrorCode = "X"
+		m.ObserveEvent(odd)
+		for _, p := range CIS() {
+			var got float64
+			for _, d := range m.Values(Query{Namespace: MetricNamespace, Name: p.MetricName}) {
+				got += d.Sum
+			}
+			if got != want[p.MetricName] {
+				t.Errorf("%s = %v, want %v", p.MetricName, got, want[p.MetricName])
+			}
+		}
+		if v := m.Values(Query{Namespace: "T", Name: "Odd"}); len(v) != 1 || v[0].Sum != 1 {
+			t.Errorf("Odd = %+v", v)
+		}
+	})
+}

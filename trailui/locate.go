@@ -20,8 +20,11 @@ const (
 	// cut at most Trail.Interval after its first event, and the event's
 	// time may precede its Record call a little.
 	searchSlack = 10 * time.Minute
-	// maxSearchFiles bounds the files read per trail.
+	// maxSearchFiles bounds the files decompressed per trail.
 	maxSearchFiles = 24
+	// maxCheckFiles bounds the files looked at per trail (most are ruled
+	// out by their facts: oldest and newest event time).
+	maxCheckFiles = 1000
 	// maxSearchBytes bounds the uncompressed bytes read per trail.
 	maxSearchBytes = 256 << 20
 )
@@ -122,6 +125,7 @@ func searchTrail(ctx context.Context, t *trail.Trail, ev *trail.Event, m trailMa
 	from := ev.EventTime.UTC().Truncate(time.Minute)
 	to := ev.EventTime.UTC().Add(interval + searchSlack)
 	needle := eventIDNeedle(ev.EventID)
+	at := ev.EventTime.UTC().Truncate(time.Second)
 	failed := false
 	searched, total := 0, 0
 	for i, r := range readers {
@@ -132,17 +136,30 @@ func searchTrail(ctx context.Context, t *trail.Trail, ev *trail.Event, m trailMa
 		}
 		budget := int64(maxSearchBytes)
 		searched, total = 0, len(keys)
+		read := 0 // files decompressed
+		mr, _ := r.(trail.MetadataReader)
 		for _, k := range keys {
-			if searched == maxSearchFiles || budget <= 0 {
+			if read == maxSearchFiles || searched == maxCheckFiles || budget <= 0 {
 				break
 			}
-			found, n, err := fileHolds(ctx, r, k, needle, budget)
+			// The file's facts (oldest and newest event time), when the
+			// sink has them without the body, rule most files out.
+			if mr != nil {
+				if meta, err := mr.Metadata(ctx, k); err == nil && !mayHold(meta, at) {
+					searched++
+					continue
+				}
+			}
+			found, n, err := fileHolds(ctx, r, k, needle, budget, at)
 			budget -= n
 			if err != nil {
 				failed = true
 				continue
 			}
 			searched++
+			if n > 0 {
+				read++
+			}
 			if found {
 				m.Status, m.Key, m.Sink = "delivered", k, names[i]
 				m.Note = "Delivered in this log file."
@@ -223,10 +240,13 @@ func eventIDNeedle(id string) []byte {
 // fileHolds reports whether the gzip'd log file at key holds needle,
 // reading at most limit uncompressed bytes as a stream, and how many it
 // read.
-func fileHolds(ctx context.Context, r trail.ObjectReader, key string, needle []byte, limit int64) (bool, int64, error) {
-	body, _, err := r.Get(ctx, key)
+func fileHolds(ctx context.Context, r trail.ObjectReader, key string, needle []byte, limit int64, at time.Time) (bool, int64, error) {
+	body, meta, err := r.Get(ctx, key)
 	if err != nil {
 		return false, 0, err
+	}
+	if !mayHold(meta, at) {
+		return false, 0, nil
 	}
 	zr, err := gzip.NewReader(bytes.NewReader(body))
 	if err != nil {
@@ -234,6 +254,17 @@ func fileHolds(ctx context.Context, r trail.ObjectReader, key string, needle []b
 	}
 	found, read, err := containsStream(zr, needle, limit)
 	return found, read, err
+}
+
+// mayHold reports whether a log file whose object metadata is meta may
+// hold an event of time at: false only when its facts say that its events
+// are all older or all newer.
+func mayHold(meta map[string]string, at time.Time) bool {
+	f, err := trail.ParseLogFileFacts(meta)
+	if err != nil {
+		return true
+	}
+	return !at.Before(f.OldestEventTime) && !at.After(f.NewestEventTime)
 }
 
 // containsStream reports whether r holds needle within its first limit

@@ -64,6 +64,12 @@
 //
 //	go test -run '^$' -bench HistoryPage -benchtime 200x ./trailui
 //
+// The event page reads log files back to find the event's; a file's facts
+// (trail.MetadataReader: oldest and newest event time) rule most files out
+// without reading them. With 20,000 events recorded in two seconds into 20
+// files of 1,000 records, it takes 18–67 ms at a load average of 20
+// (BenchmarkEventPage); Options.NoLogFileSearch turns the search off.
+//
 // # Live view
 //
 // The live page shows the newest events and, with JavaScript, adds each

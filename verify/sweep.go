@@ -105,6 +105,9 @@ func (v *validator) checkTree(ctx context.Context) error {
 	logDir, digestDir := v.lay.LogDir(), v.lay.DigestDir()
 	logRe := v.lay.logNameRegexp()
 	add := func(kind Kind, e Entry, detail string) {
+		if v.opt.PrefixChecked && (kind == KindStrayObject || kind == KindNotRegular || kind == KindTempFile) {
+			return
+		}
 		f := &IntegrityError{Kind: kind, Bucket: v.opt.Bucket, Key: e.Key, Detail: detail,
 			Log: strings.HasPrefix(e.Key, logDir)}
 		if kind.Notice() {

@@ -51,6 +51,12 @@ type Options struct {
 	// reported as [KindNewestDigestMissing]. Set it when End was given
 	// explicitly (trailcheck --end); ExpectedEnd, when set, wins.
 	RequireEnd bool
+	// PrefixChecked leaves out the findings about the prefix as a whole
+	// (stray objects, symlinks, special files, temporary files: see
+	// [TreeLister]) because another Validate of the same prefix, for
+	// another chain, reported them already. trailcheck sets it for every
+	// chain but the first.
+	PrefixChecked bool
 	// AllowRestarts accepts chain restarts (a starting digest while older
 	// digests exist): they are listed in Report.Gaps but not reported as
 	// KindChainRestart findings. Set it when restarts are expected, e.g.

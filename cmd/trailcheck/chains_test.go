@@ -125,3 +125,31 @@ func TestValidateEveryChain(t *testing.T) {
 		assert.Empty(t, out.Bucket, "several chains: no report at the top level")
 	})
 }
+
+// TestStrayObjectReportedOnce: with several chains under one prefix, an
+// object that belongs to none is reported once (with the first chain), and
+// the other trail's files under its longer prefix are not stray.
+func TestStrayObjectReportedOnce(t *testing.T) {
+	key := signKey()
+	dir, pub, start, end := multiChainTree(t, key)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "AWSLogs", "forged.json.gz"), []byte("x"), 0o644))
+	var out, errOut bytes.Buffer
+	code := run([]string{"validate", "--dir", dir, "--public-key", pub, "--trail-arn", "arn:aws:cloudtrail:us-east-1:111122223333:trail/main",
+		"--start", start.Format(time.RFC3339), "--end", end.Format(time.RFC3339), "--json"}, &out, &errOut)
+	assert.Equal(t, 1, code, "%s", errOut.String())
+	var rep struct {
+		Chains []struct {
+			Findings []struct{ Kind, Key string } `json:"findings"`
+		} `json:"chains"`
+	}
+	require.NoError(t, json.Unmarshal(out.Bytes(), &rep))
+	require.Len(t, rep.Chains, 2)
+	var stray []string
+	for _, c := range rep.Chains {
+		for _, f := range c.Findings {
+			assert.Equal(t, "stray-object", f.Kind, f.Key)
+			stray = append(stray, f.Key)
+		}
+	}
+	assert.Equal(t, []string{"AWSLogs/forged.json.gz"}, stray)
+}

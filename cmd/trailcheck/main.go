@@ -266,6 +266,7 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	for i, c := range chains {
 		copt := opt
 		copt.Region, copt.AccountID, copt.OrgID = c.Region, c.AccountID, c.OrgID
+		copt.PrefixChecked = i > 0 // stray objects are reported once, with the first chain
 		if len(chains) > 1 && !f.jsonOut {
 			if i > 0 {
 				fmt.Fprintln(stdout)
