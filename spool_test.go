@@ -310,3 +310,14 @@ func TestSpoolFull(t *testing.T) {
 	require.NoError(t, rec.Close(context.Background()))
 	require.Less(t, spoolBytes(t, dir), int64(256<<10))
 }
+
+func TestSpoolDirBelongsToOneRecorder(t *testing.T) {
+	dir := t.TempDir()
+	rec := spoolRecorder(t, dir, memsink.New(), nil)
+	_, err := trail.New(trail.Config{AccountID: testAccount, Region: testRegion, Spool: &trail.Spool{Dir: dir},
+		Trails: []trail.Trail{{Name: "main", Sinks: []trail.Sink{memsink.New()}}}})
+	require.ErrorContains(t, err, "in use")
+	require.NoError(t, rec.Close(context.Background()))
+	rec = spoolRecorder(t, dir, memsink.New(), nil)
+	require.NoError(t, rec.Close(context.Background()))
+}

@@ -35,6 +35,7 @@
 package wal
 
 import (
+	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -50,6 +51,10 @@ import (
 
 // ErrCorrupt is wrapped by every *CorruptError.
 var ErrCorrupt = errors.New("wal: corrupt log")
+
+// ErrLocked is returned by Open when another open log (in this process or
+// another) holds the directory.
+var ErrLocked = errors.New("wal: directory in use by another log")
 
 // ErrClosed is returned by methods of a closed log.
 var ErrClosed = errors.New("wal: log closed")
@@ -163,6 +168,7 @@ type Log struct {
 	dirty  bool      // appended since the last Sync
 	err    error     // sticky write error
 	closed bool
+	lock   *os.File // holds the directory's lock
 }
 
 // Open opens (creating if needed) the log in dir and calls fn for every
@@ -181,7 +187,16 @@ func Open(dir string, opts Options, fn func(index uint64, payload []byte) error)
 	if err != nil {
 		return nil, nil, err
 	}
-	l = &Log{dir: dir, opts: opts}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	l = &Log{dir: dir, opts: opts, lock: lock}
+	defer func() {
+		if err != nil {
+			unlockDir(lock)
+		}
+	}()
 	for i, s := range names {
 		last := i == len(names)-1
 		var nextFirst int64 = -1
@@ -487,12 +502,14 @@ func (l *Log) TruncateFront(index uint64) (freed int64, err error) {
 }
 
 // Read calls fn for the records with indexes in [from, to), in order,
-// reading the kept segments (records appended concurrently may be seen or
-// not). Damaged frames end the read with a *CorruptError.
+// streaming the kept segments (records appended after Read began are not
+// seen; bytes Open found damaged are skipped). fn's payload is valid only
+// during the call.
 func (l *Log) Read(from, to uint64, fn func(index uint64, payload []byte) error) error {
 	l.mu.Lock()
 	segs := append([]segment(nil), l.segs...)
 	l.mu.Unlock()
+	var buf []byte
 	for i, s := range segs {
 		if i+1 < len(segs) && segs[i+1].first <= from {
 			continue
@@ -500,26 +517,71 @@ func (l *Log) Read(from, to uint64, fn func(index uint64, payload []byte) error)
 		if s.first >= to {
 			break
 		}
-		_, _, d, err := scanSegment(l.dir, s, -1, func(idx uint64, p []byte) error {
-			if idx < from {
-				return nil
-			}
-			if idx >= to {
-				return errStop
-			}
-			return fn(idx, p)
-		})
+		var err error
+		buf, err = readSegment(filepath.Join(l.dir, s.name), s, from, to, buf, fn)
 		if err == errStop {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		if d != nil && i+1 < len(segs) {
-			return d
-		}
 	}
 	return nil
+}
+
+// readSegment streams the first s.size bytes of a segment (its intact,
+// completely written prefix).
+func readSegment(path string, s segment, from, to uint64, buf []byte, fn func(uint64, []byte) error) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return buf, fmt.Errorf("wal: %w", err)
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(io.LimitReader(f, s.size), 256<<10)
+	if _, err := br.Discard(segHeaderSize); err != nil {
+		return buf, nil // an empty segment
+	}
+	bad := func(off int64, reason string) error {
+		return &CorruptError{Segment: s.name, Offset: off, Records: -1, Reason: reason}
+	}
+	off := int64(segHeaderSize)
+	for idx := s.first; ; idx++ {
+		var h [HeaderSize]byte
+		if _, err := io.ReadFull(br, h[:]); err == io.EOF {
+			return buf, nil
+		} else if err != nil {
+			return buf, bad(off, "torn record")
+		}
+		n := binary.LittleEndian.Uint32(h[0:4])
+		if n > MaxRecord {
+			return buf, bad(off, "record length over the limit")
+		}
+		if idx >= to {
+			return buf, errStop
+		}
+		if idx < from {
+			if _, err := br.Discard(int(n)); err != nil {
+				return buf, bad(off, "torn record")
+			}
+			off += HeaderSize + int64(n)
+			continue
+		}
+		if cap(buf) < int(n) {
+			buf = make([]byte, n)
+		}
+		p := buf[:n]
+		if _, err := io.ReadFull(br, p); err != nil {
+			return buf, bad(off, "torn record")
+		}
+		c := crc32.Update(0, castagnoli, h[0:4])
+		if crc32.Update(c, castagnoli, p) != binary.LittleEndian.Uint32(h[4:8]) {
+			return buf, bad(off, "checksum mismatch")
+		}
+		if err := fn(idx, p); err != nil {
+			return buf, err
+		}
+		off += HeaderSize + int64(n)
+	}
 }
 
 var errStop = errors.New("stop")
@@ -539,6 +601,7 @@ func (l *Log) Close() error {
 	if cerr := l.f.Close(); err == nil {
 		err = cerr
 	}
+	unlockDir(l.lock)
 	if err != nil {
 		return fmt.Errorf("wal: close: %w", err)
 	}

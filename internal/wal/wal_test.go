@@ -335,3 +335,38 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+func TestOneLogPerDirectory(t *testing.T) {
+	dir := t.TempDir()
+	l, _, _ := open(t, dir, 0)
+	_, _, err := Open(dir, Options{}, func(uint64, []byte) error { return nil })
+	if !errors.Is(err, ErrLocked) {
+		t.Fatalf("second Open: %v, want ErrLocked", err)
+	}
+	l.Close()
+	l2, _, _ := open(t, dir, 0)
+	l2.Close()
+}
+
+func TestReadSkipsDamage(t *testing.T) {
+	dir := t.TempDir()
+	l, _, _ := open(t, dir, 64)
+	for i := range 9 {
+		appendN(t, l, i, 1)
+	}
+	l.Close()
+	segs := segFiles(t, dir)
+	flip(t, segs[1], segHeaderSize+HeaderSize+16+2) // second record of the middle segment
+	l2, _, damage := open(t, dir, 64)
+	if len(damage) != 1 || damage[0].Records != 2 {
+		t.Fatalf("damage %v", damage)
+	}
+	var got []rec
+	if err := l2.Read(0, 100, func(i uint64, p []byte) error {
+		got = append(got, rec{i, string(p)})
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	wantRecords(t, got, 0, 1, 2, 3, 6, 7, 8)
+}
