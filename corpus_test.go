@@ -256,3 +256,37 @@ func TestInsightsLookup(t *testing.T) {
 // stampedByRecord are the fields Record adds to a record that lacks them.
 var stampedByRecord = map[string]bool{"managementEvent": true, "eventCategory": true, "recipientAccountId": true,
 	"eventType": true, "requestParameters": true, "responseElements": true}
+
+// TestCorpusThroughMemoryHistory: every real record, appended to the
+// default history store as DecodeLogFile returns it, is looked up again as
+// the same JSON value (eventTime moved into the retention window).
+func TestCorpusThroughMemoryHistory(t *testing.T) {
+	recs := loadCorpus(t)
+	h := trail.NewMemoryHistory(trail.MemoryHistoryOptions{})
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Second)
+	want := map[string]any{}
+	var evs []trail.Event
+	for i, r := range recs {
+		var ev trail.Event
+		require.NoError(t, json.Unmarshal(r.raw, &ev), r.source)
+		ev.EventTime = now.Add(-time.Duration(i) * time.Second)
+		ev.EventID = fmt.Sprintf("corpus-%03d", i) // AWS's examples reuse IDs
+		want[ev.EventID] = jsonValue(t, ev.AppendJSON(nil))
+		evs = append(evs, ev)
+	}
+	require.NoError(t, h.Append(ctx, evs))
+	kept := 0
+	for id, w := range want {
+		page, err := h.Lookup(ctx, &trail.QueryInput{LookupAttributes: []trail.LookupAttribute{{Key: trail.LookupEventID, Value: id}},
+			StartTime: now.Add(-time.Hour), EndTime: now})
+		require.NoError(t, err)
+		require.Len(t, page.Events, 1, id)
+		if d := jsonDiff(w, jsonValue(t, page.Events[0].AppendJSON(nil)), "$"); d != "" {
+			t.Errorf("%s: %s", id, d)
+			continue
+		}
+		kept++
+	}
+	assert.Equal(t, len(recs), kept)
+}

@@ -3,6 +3,7 @@ package trail_test
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"errors"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/trailkit/trail"
+	"github.com/trailkit/trail/sink/memsink"
 )
 
 func gz(t *testing.T, b []byte) []byte {
@@ -63,4 +65,98 @@ func TestDecodeLogFile(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestEventVersions: Record accepts every eventVersion AWS has written and
+// later 1.x ones, and keeps it as given.
+func TestEventVersions(t *testing.T) {
+	sink := memsink.New()
+	rec := newRecorder(t, trail.Config{Trails: []trail.Trail{{Name: "versions", Sinks: []trail.Sink{sink}}}})
+	ctx := context.Background()
+	for _, v := range []string{"1.0", "1.01", "1.02", "1.03", "1.04", "1.05", "1.06", "1.07", "1.08", "1.09", "1.10", "1.11", "1.12", "1.100"} {
+		t.Run("accept "+v, func(t *testing.T) {
+			require.NoError(t, rec.Record(ctx, &trail.Event{EventVersion: v, EventSource: "a.example.com", EventName: v}))
+		})
+	}
+	for _, v := range []string{"2.0", "1.", "1.1234", "01.05", "1.0a", "latest", " 1.05"} {
+		t.Run("refuse "+v, func(t *testing.T) {
+			var ve *trail.ValidationError
+			require.ErrorAs(t, rec.Record(ctx, &trail.Event{EventVersion: v, EventSource: "a.example.com", EventName: "x"}), &ve)
+			assert.Equal(t, "eventVersion", ve.Field)
+		})
+	}
+	require.NoError(t, rec.Flush(ctx))
+	for _, ev := range sink.Events() {
+		assert.Equal(t, ev.EventName, ev.EventVersion)
+	}
+	assert.Len(t, sink.Events(), 14)
+}
+
+// TestInsightsSelection: only trails with a matching InsightSelector take
+// Insights events, in CloudTrail-Insight/ files; Record stamps eventCategory
+// Insight and no managementEvent.
+func TestInsightsSelection(t *testing.T) {
+	callRate, errorRate, plain := memsink.New(), memsink.New(), memsink.New()
+	rec := newRecorder(t, trail.Config{Trails: []trail.Trail{
+		{Name: "call-rate", InsightSelectors: []trail.InsightSelector{{InsightType: trail.InsightTypeAPICallRate}}, Sinks: []trail.Sink{callRate}},
+		{Name: "error-rate", InsightSelectors: []trail.InsightSelector{{InsightType: trail.InsightTypeAPIErrorRate, EventCategories: []string{"Management"}}}, Sinks: []trail.Sink{errorRate}},
+		{Name: "no-insights", Sinks: []trail.Sink{plain}},
+	}})
+	ctx := context.Background()
+	ins := func(typ string) *trail.Event {
+		return &trail.Event{EventType: trail.EventTypeInsight, InsightDetails: &trail.InsightDetails{State: "Start",
+			EventSource: "ec2.amazonaws.com", EventName: "RunInstances", InsightType: typ, InsightContext: []byte(`{"statistics":{}}`)}}
+	}
+	require.NoError(t, rec.Record(ctx, ins(trail.InsightTypeAPICallRate)))
+	require.NoError(t, rec.Record(ctx, ins(trail.InsightTypeAPIErrorRate)))
+	require.NoError(t, rec.Flush(ctx))
+	for _, tc := range []struct {
+		sink *memsink.Sink
+		want string
+	}{{callRate, trail.InsightTypeAPICallRate}, {errorRate, trail.InsightTypeAPIErrorRate}, {plain, ""}} {
+		evs := tc.sink.Events()
+		if tc.want == "" {
+			assert.Empty(t, evs)
+			continue
+		}
+		require.Len(t, evs, 1)
+		assert.Equal(t, tc.want, evs[0].InsightDetails.InsightType)
+		assert.Equal(t, trail.CategoryInsight, evs[0].EventCategory)
+		assert.Nil(t, evs[0].ManagementEvent)
+		assert.Empty(t, evs[0].EventSource)
+		for _, k := range tc.sink.Keys() {
+			assert.Contains(t, k, "/CloudTrail-Insight/us-east-1/")
+			assert.Contains(t, k, "_CloudTrail-Insight_us-east-1_")
+		}
+	}
+
+	bad := []struct {
+		name  string
+		ev    *trail.Event
+		field string
+	}{
+		{"no insightDetails", &trail.Event{EventType: trail.EventTypeInsight}, "insightDetails"},
+		{"bad state", func() *trail.Event {
+			e := ins(trail.InsightTypeAPICallRate)
+			e.InsightDetails.State = "Middle"
+			return e
+		}(), "insightDetails.state"},
+		{"insightContext not an object", func() *trail.Event {
+			e := ins(trail.InsightTypeAPICallRate)
+			e.InsightDetails.InsightContext = []byte(`[1]`)
+			return e
+		}(), "insightDetails.insightContext"},
+		{"category Management", func() *trail.Event { e := ins(trail.InsightTypeAPICallRate); e.EventCategory = "Management"; return e }(), "eventCategory"},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			var ve *trail.ValidationError
+			require.ErrorAs(t, rec.Record(ctx, tc.ev), &ve)
+			assert.Equal(t, tc.field, ve.Field)
+		})
+	}
+
+	_, err := trail.New(trail.Config{AccountID: "111122223333", Region: "us-east-1", Trails: []trail.Trail{{Name: "bad-insights",
+		InsightSelectors: []trail.InsightSelector{{InsightType: "ApiLatencyInsight"}}, Sinks: []trail.Sink{memsink.New()}}}})
+	require.ErrorIs(t, err, trail.ErrInvalidConfig)
 }

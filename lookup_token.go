@@ -19,6 +19,19 @@ import (
 type PageCursor struct {
 	Time    time.Time // whole seconds, UTC
 	EventID string
+
+	// Seq, when not zero, is a store-assigned append sequence (the highest
+	// one committed when the previous page was read): a store that sets it
+	// returns, on later pages, the events appended since with a place
+	// before the cursor, so that paging never skips a late append. Zero
+	// keeps the plain cursor (and the version 1 token).
+	Seq int64
+	// LateEnd, LateTime and LateID are the progress through such late
+	// events when they fill more than a page: those in sequences
+	// (Seq, LateEnd] up to the position (LateTime, LateID) were returned.
+	LateEnd  int64
+	LateTime time.Time
+	LateID   string
 }
 
 // After reports whether an event at unix second t with the given ID comes
@@ -44,6 +57,7 @@ type PageTokens struct {
 
 const (
 	tokenVersion  = 1
+	tokenVersion2 = 2 // with Seq (and a late-event position)
 	tokenMACSize  = 16
 	tokenFPSize   = 8
 	maxTokenLen   = 1024
@@ -67,10 +81,27 @@ func (p *PageTokens) Encode(q *QueryInput, last PageCursor) string {
 		id = id[:maxTokenIDLen] // cannot happen for stored events; keeps tokens bounded
 	}
 	b := make([]byte, 0, 1+8+2+len(id)+tokenFPSize+tokenMACSize)
-	b = append(b, tokenVersion)
+	if last.Seq == 0 {
+		b = append(b, tokenVersion)
+	} else {
+		b = append(b, tokenVersion2)
+	}
 	b = binary.BigEndian.AppendUint64(b, uint64(last.Time.Unix()))
 	b = binary.AppendUvarint(b, uint64(len(id)))
 	b = append(b, id...)
+	if last.Seq != 0 {
+		b = binary.AppendUvarint(b, uint64(last.Seq))
+		b = binary.AppendUvarint(b, uint64(last.LateEnd))
+		if last.LateEnd != 0 {
+			lid := last.LateID
+			if len(lid) > maxTokenIDLen {
+				lid = lid[:maxTokenIDLen]
+			}
+			b = binary.BigEndian.AppendUint64(b, uint64(last.LateTime.Unix()))
+			b = binary.AppendUvarint(b, uint64(len(lid)))
+			b = append(b, lid...)
+		}
+	}
 	fp := q.fingerprint()
 	b = append(b, fp[:tokenFPSize]...)
 	b = append(b, p.mac(b)...)
@@ -97,7 +128,7 @@ func (p *PageTokens) Decode(q *QueryInput) (c PageCursor, ok bool, err error) {
 	if derr == nil && base64.RawURLEncoding.EncodedLen(len(b)) != len(tok) {
 		derr = errNonCanonicalToken
 	}
-	if derr != nil || len(b) < 1+8+1+tokenFPSize+tokenMACSize || b[0] != tokenVersion {
+	if derr != nil || len(b) < 1+8+1+tokenFPSize+tokenMACSize || (b[0] != tokenVersion && b[0] != tokenVersion2) {
 		return PageCursor{}, false, tokenErr("malformed NextToken")
 	}
 	body, mac := b[:len(b)-tokenMACSize], b[len(b)-tokenMACSize:]
@@ -107,18 +138,57 @@ func (p *PageTokens) Decode(q *QueryInput) (c PageCursor, ok bool, err error) {
 	sec := int64(binary.BigEndian.Uint64(body[1:9]))
 	rest := body[9:]
 	n, k := binary.Uvarint(rest)
-	if k <= 0 || n > maxTokenIDLen || uint64(len(rest)-k) != n+tokenFPSize {
+	if k <= 0 || n > maxTokenIDLen || uint64(len(rest)-k) < n+tokenFPSize {
 		return PageCursor{}, false, tokenErr("malformed NextToken")
 	}
-	id := string(rest[k : k+int(n)])
+	c = PageCursor{Time: time.Unix(sec, 0).UTC(), EventID: string(rest[k : k+int(n)])}
+	rest = rest[k+int(n):]
+	if b[0] == tokenVersion2 {
+		var ok bool
+		if c, rest, ok = decodeSeq(c, rest); !ok {
+			return PageCursor{}, false, tokenErr("malformed NextToken")
+		}
+	}
 	fp := q.fingerprint()
-	if !hmac.Equal(rest[k+int(n):], fp[:tokenFPSize]) {
+	if len(rest) != tokenFPSize || !hmac.Equal(rest, fp[:tokenFPSize]) {
 		return PageCursor{}, false, tokenErr("NextToken belongs to a different query; reuse it only with the parameters it came with")
 	}
-	return PageCursor{Time: time.Unix(sec, 0).UTC(), EventID: id}, true, nil
+	return c, true, nil
 }
 
 var errNonCanonicalToken = errors.New("non-canonical token encoding")
+
+// decodeSeq reads the version 2 fields (canonical varints only).
+func decodeSeq(c PageCursor, rest []byte) (PageCursor, []byte, bool) {
+	uv := func() (uint64, bool) {
+		v, k := binary.Uvarint(rest)
+		if k <= 0 || k != len(binary.AppendUvarint(nil, v)) || v > 1<<62 {
+			return 0, false
+		}
+		rest = rest[k:]
+		return v, true
+	}
+	seq, ok1 := uv()
+	end, ok2 := uv()
+	if !ok1 || !ok2 || seq == 0 {
+		return c, nil, false
+	}
+	c.Seq, c.LateEnd = int64(seq), int64(end)
+	if end != 0 {
+		if len(rest) < 8 {
+			return c, nil, false
+		}
+		c.LateTime = time.Unix(int64(binary.BigEndian.Uint64(rest[:8])), 0).UTC()
+		rest = rest[8:]
+		n, ok := uv()
+		if !ok || n > maxTokenIDLen || uint64(len(rest)) < n {
+			return c, nil, false
+		}
+		c.LateID = string(rest[:n])
+		rest = rest[n:]
+	}
+	return c, rest, true
+}
 
 func (p *PageTokens) mac(body []byte) []byte {
 	h := hmac.New(sha256.New, p.key)

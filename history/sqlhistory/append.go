@@ -304,6 +304,12 @@ func (s *Store) reserveBlocks(ctx context.Context, tx *sql.Tx, chunks []chunk) e
 		}
 		return nil
 	}
+	// Block ids are the append sequence page tokens continue from (see
+	// Lookup): they must be assigned in commit order, so the transaction
+	// holds this lock from here to its end.
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, "trail-history-seq:"+s.p); err != nil {
+		return err
+	}
 	rows, err := tx.QueryContext(ctx, s.sql(`SELECT nextval('{p}block_ids') FROM generate_series(1, $1)`), len(chunks))
 	if err != nil {
 		return err

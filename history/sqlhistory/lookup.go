@@ -56,17 +56,12 @@ func (s *Store) Lookup(ctx context.Context, q *trail.QueryInput) (*trail.QueryOu
 		return nil, err
 	}
 	k := q.PageSize()
-	lo, hi := q.TimeBounds(time.Now())
+	lo, hiAll := q.TimeBounds(time.Now())
+	hi := hiAll
 	if hasCur {
 		hi = min(hi, cur.Time.Unix())
 	}
-	if lo > hi {
-		return &trail.QueryOutput{}, nil
-	}
-	match := func(h *head, e *entry) bool {
-		if e.t < lo || e.t > hi || hasCur && !cur.After(e.t, e.id) {
-			return false
-		}
+	filter := func(h *head, e *entry) bool {
 		switch q.Errors {
 		case trail.OnlyErrors:
 			if e.errorCode == "" {
@@ -84,6 +79,100 @@ func (s *Store) Lookup(ctx context.Context, q *trail.QueryInput) (*trail.QueryOu
 		}
 		return true
 	}
+	// The append sequence (block ids, assigned in commit order) committed
+	// before this page is read: events appended later have higher ones.
+	seqNow, err := s.appendSeq(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sqlhistory: lookup: %w", err)
+	}
+	watermark := seqNow
+	var (
+		late     []hit
+		lateRead map[int64]*storedBlock
+	)
+	if hasCur && cur.Seq > 0 {
+		// Late appends: events in blocks committed after the previous
+		// page was read whose place is before the cursor (already passed)
+		// come first, so that paging never skips them.
+		end := cur.LateEnd
+		if end == 0 {
+			end = seqNow
+		}
+		if end > cur.Seq {
+			lc := trail.PageCursor{Time: cur.LateTime, EventID: cur.LateID}
+			late, lateRead, err = s.scan(ctx, q, lo, hiAll, func(h *head, e *entry, blk int64) bool {
+				return blk > cur.Seq && blk <= end && e.t >= lo && e.t <= hiAll && !cur.After(e.t, e.id) &&
+					(cur.LateEnd == 0 || lc.After(e.t, e.id)) && filter(h, e)
+			}, k)
+			if err != nil {
+				return nil, fmt.Errorf("sqlhistory: lookup: %w", err)
+			}
+			if len(late) > k {
+				evs, err := s.records(ctx, q, late, lateRead)
+				if err != nil {
+					return nil, fmt.Errorf("sqlhistory: lookup: %w", err)
+				}
+				page := &trail.QueryOutput{Events: evs}
+				if len(evs) > k {
+					page.Events = evs[:k]
+				}
+				last := page.Events[len(page.Events)-1]
+				page.NextToken = s.tokens.Encode(q, trail.PageCursor{Time: cur.Time, EventID: cur.EventID, Seq: cur.Seq,
+					LateEnd: end, LateTime: last.EventTime, LateID: last.EventID})
+				return page, nil
+			}
+		}
+		watermark = max(end, cur.Seq)
+	}
+	if lo > hi && len(late) == 0 {
+		return &trail.QueryOutput{}, nil
+	}
+	rest := k - len(late)
+	var (
+		normal []hit
+		read   map[int64]*storedBlock
+	)
+	if lo <= hi {
+		normal, read, err = s.scan(ctx, q, lo, hi, func(h *head, e *entry, _ int64) bool {
+			return e.t >= lo && e.t <= hi && (!hasCur || cur.After(e.t, e.id)) && filter(h, e)
+		}, rest)
+		if err != nil {
+			return nil, fmt.Errorf("sqlhistory: lookup: %w", err)
+		}
+	}
+	more := len(normal) > rest
+	if more {
+		normal = normal[:rest+1]
+	}
+	hits := append(late, normal...)
+	if read == nil {
+		read = map[int64]*storedBlock{}
+	}
+	maps.Copy(read, lateRead)
+	evs, err := s.records(ctx, q, hits, read)
+	if err != nil {
+		return nil, fmt.Errorf("sqlhistory: lookup: %w", err)
+	}
+	page := &trail.QueryOutput{Events: evs}
+	if more && len(evs) > k {
+		page.Events = evs[:k]
+		next := trail.PageCursor{Time: cur.Time, EventID: cur.EventID, Seq: watermark}
+		if last := &page.Events[k-1]; k > len(late) {
+			next.Time, next.EventID = last.EventTime, last.EventID
+		}
+		page.NextToken = s.tokens.Encode(q, next)
+	}
+	return page, nil
+}
+
+// scan returns, best first, up to k+1 of the events that match (with the
+// id of the block they are in) in the candidate blocks of [lo, hi], and the
+// blocks whose heads were read for them.
+//
+// It takes the candidate blocks in descending order of their newest
+// relevant event, filters the heads, and stops once the next candidate is
+// older than the last event the page needs.
+func (s *Store) scan(ctx context.Context, q *trail.QueryInput, lo, hi int64, match func(h *head, e *entry, block int64) bool, k int) ([]hit, map[int64]*storedBlock, error) {
 	it := s.candidates(q, lo, hi)
 	var (
 		read    = map[int64]*storedBlock{} // the heads read
@@ -104,7 +193,7 @@ scan:
 	for {
 		batch, err := it.next(ctx, group)
 		if err != nil {
-			return nil, fmt.Errorf("sqlhistory: lookup: %w", err)
+			return nil, nil, err
 		}
 		if len(batch) == 0 || full(batch[0]) {
 			break
@@ -115,7 +204,7 @@ scan:
 		}
 		heads, err := s.readBlocks(ctx, ids, false, nil)
 		if err != nil {
-			return nil, fmt.Errorf("sqlhistory: lookup: %w", err)
+			return nil, nil, err
 		}
 		for _, c := range batch {
 			if full(c) {
@@ -128,7 +217,7 @@ scan:
 			n := len(hits)
 			for i := range h.head.entries {
 				e := &h.head.entries[i]
-				if !match(h.head, e) {
+				if !match(h.head, e, c.id) {
 					continue
 				}
 				x := hit{e.t, e.id, c.id}
@@ -162,17 +251,16 @@ scan:
 	if len(hits) > k+1 {
 		hits = hits[:k+1]
 	}
-	evs, err := s.records(ctx, q, hits, read)
-	if err != nil {
-		return nil, fmt.Errorf("sqlhistory: lookup: %w", err)
-	}
-	page := &trail.QueryOutput{Events: evs}
-	if len(evs) > k {
-		page.Events = evs[:k]
-		last := &page.Events[k-1]
-		page.NextToken = s.tokens.Encode(q, trail.PageCursor{Time: last.EventTime, EventID: last.EventID})
-	}
-	return page, nil
+	return hits, read, nil
+}
+
+// appendSeq returns the highest block id committed: the store's append
+// sequence. Block ids are assigned in commit order (SQLite: under the
+// write lock; PostgreSQL: under an advisory lock held to commit).
+func (s *Store) appendSeq(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.db.QueryRowContext(ctx, s.sql(`SELECT COALESCE(MAX(id), 0) FROM {p}blocks`)).Scan(&n)
+	return n, err
 }
 
 // records reads and decodes the events of hits, in order. Events that are

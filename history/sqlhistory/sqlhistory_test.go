@@ -16,6 +16,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	_ "modernc.org/sqlite"
 
@@ -185,4 +186,74 @@ func TestRecorderWithSQLite(t *testing.T) {
 		n++
 	}
 	require.Equal(t, 120, n)
+}
+
+// TestPageTokenNeverSkipsLateAppends appends events between pages (newer
+// ones, some in the cursor's own second that sort before it, some in the
+// range already paged through, more than a page of them): with the
+// store-assigned sequence in the token, paging returns every event exactly
+// once.
+func TestPageTokenNeverSkipsLateAppends(t *testing.T) {
+	dialects := []struct {
+		name string
+		open func(t *testing.T) *sqlhistory.Store
+	}{
+		{"SQLite", func(t *testing.T) *sqlhistory.Store { return openSQLite(t) }},
+		{"PostgreSQL", func(t *testing.T) *sqlhistory.Store { return openPostgres(t, postgresDSN(t)) }},
+	}
+	for _, d := range dialects {
+		t.Run(d.name, func(t *testing.T) {
+			s := d.open(t)
+			ctx := context.Background()
+			t0 := time.Now().UTC().Truncate(time.Second).Add(-time.Hour)
+			mk := func(prefix string, i int, at time.Time) trail.Event {
+				return trail.Event{EventID: fmt.Sprintf("%s-%08d-0000-4000-8000-000000000000", prefix, i), EventTime: at,
+					EventSource: "orders.example.com", EventName: "CreateOrder", EventCategory: "Management", ReadOnly: trail.Bool(false),
+					UserIdentity: trail.UserIdentity{Type: "IAMUser", UserName: "alice"}, AWSRegion: "us-east-1", RecipientAccountID: "111122223333"}
+			}
+			var first []trail.Event
+			for i := range 120 {
+				first = append(first, mk("0000aaaa", i, t0.Add(-time.Duration(i/3)*time.Second)))
+			}
+			require.NoError(t, s.Append(ctx, first))
+			want := map[string]bool{}
+			for _, e := range first {
+				want[e.EventID] = true
+			}
+			q := trail.QueryInput{MaxResults: 10}
+			got := map[string]int{}
+			late := 0
+			for pages := 0; ; pages++ {
+				page, err := s.Lookup(ctx, &q)
+				require.NoError(t, err)
+				for _, e := range page.Events {
+					got[e.EventID]++
+				}
+				if page.NextToken == "" {
+					break
+				}
+				last := page.Events[len(page.Events)-1]
+				if pages < 5 {
+					// Late: the cursor's second (sorting before it), the
+					// range already paged, newer than everything; 14 > a page.
+					var evs []trail.Event
+					for j := range 14 {
+						at := []time.Time{last.EventTime, last.EventTime.Add(2 * time.Second), t0.Add(time.Minute)}[j%3]
+						evs = append(evs, mk(fmt.Sprintf("%08x", 0xffff0000+pages), j, at))
+					}
+					require.NoError(t, s.Append(ctx, evs))
+					for _, e := range evs {
+						want[e.EventID] = true
+					}
+					late += len(evs)
+				}
+				q.NextToken = page.NextToken
+			}
+			for id := range want {
+				assert.Equal(t, 1, got[id], "event %s returned %d times", id, got[id])
+			}
+			assert.Len(t, got, len(want))
+			t.Logf("%d events, %d appended between pages: all returned once", len(want), late)
+		})
+	}
 }
