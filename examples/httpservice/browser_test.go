@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -109,22 +110,9 @@ func colors(img image.Image) int {
 }
 
 var (
-	domRel   = regexp.MustCompile(`<a href="([^"]*)" rel="(prev|next)">`)
 	domEvent = regexp.MustCompile(`<a href="(event\?id=[^"]+)" class="ev">`)
 	domUser  = regexp.MustCompile(`<a href="\./\?user=([a-z]+)" title="Events of this user">`)
-	domInput = regexp.MustCompile(`<(?:input|select)[^>]* name="([a-z]+)"`)
 )
-
-func domLink(t *testing.T, dom, rel string) string {
-	t.Helper()
-	for _, m := range domRel.FindAllStringSubmatch(dom, -1) {
-		if m[2] == rel {
-			return html.UnescapeString(m[1])
-		}
-	}
-	t.Fatalf("no %s link", rel)
-	return ""
-}
 
 func domEvents(dom string) []string {
 	var out []string
@@ -176,45 +164,57 @@ func TestConsoleInBrowser(t *testing.T) {
 	start := time.Now()
 
 	// (Events of one second come in event ID order: which are on page 1 is
-	// not known.)
-	dom := b.load("history", root, "<h1>Event history</h1>", "orders.example.com", "Page 1", `rel="next"`)
-	// Filter by user name: the query the form's GET submits.
-	form := url.Values{}
-	for _, m := range domInput.FindAllStringSubmatch(dom, -1) {
-		form.Set(m[1], "")
-	}
-	require.Contains(t, form, "user", "the form has a user name field")
-	form.Set("user", "alice")
-	dom = b.load("filtered", root+"?"+form.Encode(), "Page 1", `value="alice"`)
+	// not known.) One run of the command line's --dump-dom and
+	// --screenshot, signed in through the URL.
+	b.load("history", root, "<h1>Event history</h1>", "orders.example.com", "Page 1", `rel="next"`)
+
+	// Then one browser, driven as a person would: type a user name into the
+	// form and submit it, page forward and back, open an event.
+	d := startDevtools(t, bin)
+	d.signIn("bob", "bob-token")
+	d.page("history-devtools", func() {
+		d.call("Page.navigate", map[string]any{"url": srv.URL + "/audit/"})
+	}, "<h1>Event history</h1>")
+	dom := d.page("filtered", func() {
+		d.eval(`(() => {
+			document.querySelector("form.filters input[name=user]").value = "alice";
+			document.querySelector("form.filters button[type=submit]").click();
+			return true;
+		})()`)
+	}, "Page 1", `value="alice"`)
+	assert.Contains(t, d.eval(`location.search`), "user=alice", "the form's GET")
 	page1 := domEvents(dom)
 	require.Len(t, page1, 50)
 	for _, m := range domUser.FindAllStringSubmatch(dom, -1) {
 		assert.Equal(t, "alice", m[1], "only alice's events")
 	}
 	assert.NotContains(t, dom, "GetOrder", "bob's reads are filtered out")
+	click := func(selector string) func() {
+		return func() { d.eval(`document.querySelector(` + strconv.Quote(selector) + `).click(), true`) }
+	}
 
 	// Forward.
-	dom = b.load("older", root+domLink(t, dom, "next"), "Page 2", `value="alice"`)
+	dom = d.page("older", click(`a[rel="next"]`), "Page 2", `value="alice"`)
 	page2 := domEvents(dom)
 	require.NotEmpty(t, page2)
 	for _, e := range page2 {
 		assert.NotContains(t, page1, e, "page 2 continues after page 1")
 	}
+	assert.NotContains(t, dom, `rel="next"`, "60 events: two pages")
 	// And back.
-	dom = b.load("newer", root+domLink(t, dom, "prev"), "Page 1")
+	dom = d.page("newer", click(`a[rel="prev"]`), "Page 1")
 	assert.Equal(t, page1, domEvents(dom), "Newer gives page 1 again")
 
 	// An event: the JSON, the log file, and the copy button, which the
 	// embedded script reveals (it runs under the page's CSP).
 	ev := page1[len(page1)-1]
-	dom = b.load("event", root+ev, "<h1>CreateOrder</h1>", "Event record", `"eventName": "CreateOrder"`)
+	dom = d.page("event", click(`a.ev[href="`+ev+`"]`), "<h1>CreateOrder</h1>", "Event record", `"eventName": "CreateOrder"`)
 	i := strings.Index(dom, "Trails and log files")
 	require.Positive(t, i)
 	assert.Contains(t, dom[i:], "Selected by Management (ReadWriteType All).", dom[i:i+800])
 	assert.Contains(t, dom[i:], "Delivered in this log file.", dom[i:i+800])
 	assert.Regexp(t, `<button type="button" class="copy" data-copy="record">Copy</button>`, dom, "the script ran")
 
-	b.load("trails", root+"trails", "orders-audit", "Logging", "filesink(", "Files delivered")
-	t.Logf("%d chromium runs in %v", b.n, time.Since(start).Round(time.Millisecond))
-	assert.True(t, strings.HasPrefix(ev, "event?id="))
+	d.page("trails", click(`nav a[href="trails"]`), "orders-audit", "Logging", "filesink(", "Files delivered")
+	t.Logf("browser steps in %v", time.Since(start).Round(time.Millisecond))
 }

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -28,9 +29,10 @@ import (
 // devtools drives one page of a headless Chromium over the DevTools
 // protocol (a live page has no "loaded" moment for --dump-dom).
 type devtools struct {
-	t    *testing.T
-	ws   *websocket.Conn
-	next int
+	t      *testing.T
+	ws     *websocket.Conn
+	next   int      // the last command id
+	events []string // methods of the events received since the last waitEvent
 }
 
 // startDevtools starts Chromium with remote debugging on a loopback port
@@ -92,25 +94,91 @@ func startDevtools(t *testing.T, bin string) *devtools {
 	return nil
 }
 
-// call sends a command and returns its result (events are skipped).
+// call sends a command and returns its result. Events that arrive
+// meanwhile are kept for waitEvent.
 func (d *devtools) call(method string, params any) json.RawMessage {
 	d.t.Helper()
 	d.next++
 	id := d.next
 	require.NoError(d.t, websocket.JSON.Send(d.ws, map[string]any{"id": id, "method": method, "params": params}))
 	for {
-		var msg struct {
-			ID     int
-			Result json.RawMessage
-			Error  *struct{ Message string }
-		}
-		require.NoError(d.t, websocket.JSON.Receive(d.ws, &msg))
+		msg := d.receive()
 		if msg.ID != id {
 			continue
 		}
 		require.Nil(d.t, msg.Error, "%s: %+v", method, msg.Error)
 		return msg.Result
 	}
+}
+
+type cdpMessage struct {
+	ID     int
+	Method string
+	Result json.RawMessage
+	Error  *struct{ Message string }
+}
+
+func (d *devtools) receive() cdpMessage {
+	d.t.Helper()
+	var msg cdpMessage
+	require.NoError(d.t, websocket.JSON.Receive(d.ws, &msg))
+	if msg.Method != "" {
+		d.events = append(d.events, msg.Method)
+	}
+	return msg
+}
+
+// waitEvent waits for an event (one that came already counts) and forgets
+// the events seen so far.
+func (d *devtools) waitEvent(method string) {
+	d.t.Helper()
+	for !slices.Contains(d.events, method) {
+		d.receive()
+	}
+	d.events = nil
+}
+
+// page runs act (a navigation, a click), waits for the new page's load
+// event, checks its DOM and a screenshot, and returns the DOM.
+func (d *devtools) page(name string, act func(), want ...string) string {
+	d.t.Helper()
+	d.events = nil
+	act()
+	d.waitEvent("Page.loadEventFired")
+	var dom string
+	require.NoError(d.t, json.Unmarshal([]byte(d.eval(`document.documentElement.outerHTML`)), &dom))
+	for _, w := range want {
+		require.Contains(d.t, dom, w, "%s: want %q", name, w)
+	}
+	d.screenshot(name)
+	return dom
+}
+
+// screenshot checks a screenshot of the page (a decodable PNG that shows
+// more than a blank) and keeps it under $TRAILUI_SCREENSHOTS.
+func (d *devtools) screenshot(name string) {
+	d.t.Helper()
+	var shot struct{ Data string }
+	require.NoError(d.t, json.Unmarshal(d.call("Page.captureScreenshot", map[string]any{"format": "png"}), &shot))
+	data, err := base64.StdEncoding.DecodeString(shot.Data)
+	require.NoError(d.t, err)
+	img, err := png.Decode(bytes.NewReader(data))
+	require.NoError(d.t, err, "%s: screenshot", name)
+	assert.Greater(d.t, colors(img), 8, "%s: the screenshot shows a page, not a blank", name)
+	if dir := os.Getenv("TRAILUI_SCREENSHOTS"); dir != "" {
+		require.NoError(d.t, os.WriteFile(filepath.Join(dir, "trailui-"+name+".png"), data, 0o644))
+	}
+}
+
+// signIn sends basic authorization with every request of the page (the
+// event stream's too).
+func (d *devtools) signIn(user, password string) {
+	d.t.Helper()
+	d.call("Network.enable", map[string]any{})
+	d.call("Network.setExtraHTTPHeaders", map[string]any{"headers": map[string]string{
+		"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password)),
+	}})
+	d.call("Page.enable", map[string]any{})
 }
 
 // eval evaluates JavaScript in the page (awaiting a promise) and returns
@@ -163,13 +231,10 @@ func TestLiveViewInBrowser(t *testing.T) {
 	require.Equal(t, http.StatusCreated, resp.StatusCode)
 
 	d := startDevtools(t, bin)
-	// Bob signs in (basic authorization on every request, the stream's too).
-	d.call("Network.enable", map[string]any{})
-	d.call("Network.setExtraHTTPHeaders", map[string]any{"headers": map[string]string{
-		"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("bob:bob-token")),
-	}})
-	d.call("Page.enable", map[string]any{})
-	d.call("Page.navigate", map[string]any{"url": srv.URL + "/audit/live?user=alice"})
+	d.signIn("bob", "bob-token")
+	d.page("live-before", func() {
+		d.call("Page.navigate", map[string]any{"url": srv.URL + "/audit/live?user=alice"})
+	}, "<h1>Live events</h1>")
 	status := d.eval(waitFor(`const s = document.getElementById("live-status"); return s && s.textContent.startsWith("Connected") && s.textContent;`))
 	assert.Contains(t, status, "Connected")
 	assert.Equal(t, "1", d.eval(`document.querySelectorAll("#live tbody tr").length`), "the newest event, server-rendered")
@@ -196,14 +261,5 @@ func TestLiveViewInBrowser(t *testing.T) {
 	href := d.eval(`document.querySelector("#live tr.new a.ev").getAttribute("href")`)
 	assert.Regexp(t, `^"event\?id=[0-9a-f-]{36}"$`, href)
 
-	var shot struct{ Data string }
-	require.NoError(t, json.Unmarshal(d.call("Page.captureScreenshot", map[string]any{"format": "png"}), &shot))
-	data, err := base64.StdEncoding.DecodeString(shot.Data)
-	require.NoError(t, err)
-	img, err := png.Decode(bytes.NewReader(data))
-	require.NoError(t, err)
-	assert.Greater(t, colors(img), 8, "the screenshot shows a page")
-	if dir := os.Getenv("TRAILUI_SCREENSHOTS"); dir != "" {
-		require.NoError(t, os.WriteFile(filepath.Join(dir, "trailui-live.png"), data, 0o644))
-	}
+	d.screenshot("live")
 }
