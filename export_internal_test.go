@@ -13,3 +13,6 @@ var (
 // AbandonFleet stops r's fleet digest writers as a crash would: no final
 // digest, leases left to expire.
 func AbandonFleet(r *Recorder) { _ = r.closeFleets(context.Background(), true) }
+
+// GzipLevelForTest compresses body at a gzip level, as log files are.
+func GzipLevelForTest(body []byte, level int) ([]byte, error) { return gzipLevel(body, level) }

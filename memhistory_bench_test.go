@@ -2,8 +2,10 @@ package trail_test
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -122,4 +124,88 @@ func BenchmarkMemoryHistoryAppend(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*len(batch))/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkMemoryHistoryFill appends 1.5 million unique events in batches
+// of 512 (as the recorder's history worker does) into a store capped at
+// the default 256 MiB, and reports the append cost (CPU time of the
+// process, so that a loaded machine does not distort it) over the first
+// and the last 250,000 events (flat as the store fills and starts
+// evicting), and the latency of a lookup at the end.
+func BenchmarkMemoryHistoryFill(b *testing.B) {
+	const total, window, batchN = 1_500_000, 250_000, 512
+	gen := historytest.NewGenerator(3, time.Now().Add(-24*time.Hour), 20*time.Millisecond)
+	evs := make([]trail.Event, total)
+	for i := range evs {
+		evs[i] = gen.Next()
+	}
+	ctx := context.Background()
+	for b.Loop() {
+		s := trail.NewMemoryHistory(trail.MemoryHistoryOptions{})
+		var first, last time.Duration
+		for i := 0; i < total; i += batchN {
+			j := min(i+batchN, total)
+			start := cpuTime()
+			if err := s.Append(ctx, evs[i:j]); err != nil {
+				b.Fatal(err)
+			}
+			d := cpuTime() - start
+			if i < window {
+				first += d
+			}
+			if i >= total-window {
+				last += d
+			}
+		}
+		b.ReportMetric(float64(first.Nanoseconds())/window, "first-cpu-ns/event")
+		b.ReportMetric(float64(last.Nanoseconds())/window, "last-cpu-ns/event")
+		start := cpuTime()
+		page, err := s.Lookup(ctx, &trail.QueryInput{LookupAttributes: []trail.LookupAttribute{{Key: trail.LookupEventName, Value: gen.Names()[0]}}})
+		if err != nil || len(page.Events) == 0 {
+			b.Fatal(err, page)
+		}
+		b.ReportMetric(float64((cpuTime() - start).Microseconds()), "lookup-cpu-µs")
+		b.ReportMetric(float64(s.Stats().Events), "events-held")
+	}
+}
+
+// cpuTime is the CPU time (user + system) the process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkGzipLevels compresses log files of 2,000 realistic records
+// (historytest.Generator, about 1.5 KB each) at gzip levels 1 to 6 and
+// reports the ratio and the throughput in CPU time (DefaultCompressionLevel
+// was chosen from these numbers).
+func BenchmarkGzipLevels(b *testing.B) {
+	gen := historytest.NewGenerator(4, time.Now().Add(-time.Hour), 10*time.Millisecond)
+	body := []byte(`{"Records":[`)
+	for i := range 2000 {
+		if i > 0 {
+			body = append(body, ',')
+		}
+		ev := gen.Next()
+		body = ev.AppendJSON(body)
+	}
+	body = append(body, ']', '}')
+	for level := 1; level <= 6; level++ {
+		b.Run(fmt.Sprint("level-", level), func(b *testing.B) {
+			var size int
+			var cpu time.Duration
+			for b.Loop() {
+				start := cpuTime()
+				out, err := trail.GzipLevelForTest(body, level)
+				cpu += cpuTime() - start
+				if err != nil {
+					b.Fatal(err)
+				}
+				size = len(out)
+			}
+			b.ReportMetric(float64(len(body))/float64(size), "ratio")
+			b.ReportMetric(float64(len(body))*float64(b.N)/cpu.Seconds()/1e6, "cpu-MB/s")
+		})
+	}
 }

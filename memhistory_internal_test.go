@@ -219,7 +219,7 @@ func TestRowCodecRoundTrip(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, intern := range []bool{false, true} {
 				w := rowEncoder{}
-				s := newMemSegment(0)
+				s := newMemSegment(0, 0)
 				if intern {
 					w.seg = s
 				}

@@ -283,7 +283,7 @@ func (m *MemoryHistory) searchSeg(s *memSegment, p *memPlan, top *topK, verify *
 	var followers []memIter
 	var one int = -1
 	for i, id := range p.eventIDs {
-		seq := s.findID(id, hashEventID(p.idSeed, id))
+		seq := m.findID(s, keyOf(id))
 		if seq < 0 || (i > 0 && seq != one) {
 			return
 		}
