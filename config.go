@@ -22,7 +22,7 @@ type Config struct {
 	// Instance names this recorder among the instances of a fleet that
 	// share trails (it is stored with every log file and names the holder
 	// of a fleet lease). Default: DefaultInstance(), "<hostname>-<pid>".
-	// At most 128 printable characters, no '/' or '\\'.
+	// At most 128 printable characters, no slash or backslash.
 	Instance string
 	// Trails select and deliver events. A recorder without trails still
 	// validates events and keeps history.

@@ -287,10 +287,6 @@ func isEmptyObject(b []byte) bool {
 	return len(trimSpace(b[1:len(b)-1])) == 0
 }
 
-// ErrNotLogFile is returned (wrapped) by DecodeLogFile for input that is not
-// a CloudTrail log file.
-var ErrNotLogFile = errors.New("trail: not a CloudTrail log file")
-
 // DecodeLogFile reads a CloudTrail log file — the {"Records":[…]} object
 // CloudTrail delivers to S3, gzip-compressed (.json.gz, detected by its magic
 // bytes) or not — and returns its records in file order. Each record is

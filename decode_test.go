@@ -136,7 +136,11 @@ func TestInsightsSelection(t *testing.T) {
 		field string
 	}{
 		{"no insightDetails", &trail.Event{EventType: trail.EventTypeInsight}, "insightDetails"},
-		{"bad state", func() *trail.Event { e := ins(trail.InsightTypeAPICallRate); e.InsightDetails.State = "Middle"; return e }(), "insightDetails.state"},
+		{"bad state", func() *trail.Event {
+			e := ins(trail.InsightTypeAPICallRate)
+			e.InsightDetails.State = "Middle"
+			return e
+		}(), "insightDetails.state"},
 		{"insightContext not an object", func() *trail.Event {
 			e := ins(trail.InsightTypeAPICallRate)
 			e.InsightDetails.InsightContext = []byte(`[1]`)

@@ -111,6 +111,10 @@ var (
 	ErrInvalidPageToken = errors.New("trail: invalid page token")
 	// ErrInvalidConfig is wrapped by every error New returns for a bad Config.
 	ErrInvalidConfig = errors.New("trail: invalid config")
+	// ErrNotLogFile is wrapped by DecodeLogFile's error for input that is
+	// not a CloudTrail log file (a JSON object with a Records array, gzip'd
+	// or not).
+	ErrNotLogFile = errors.New("trail: not a CloudTrail log file")
 	// ErrInvalidLookup is matched by every *LookupError: a lookup or query
 	// the caller got wrong (bad attributes, time range, page size or token).
 	ErrInvalidLookup = errors.New("trail: invalid lookup")

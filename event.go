@@ -9,11 +9,18 @@ import (
 // event, …) made to the host application. Field names and JSON spellings are
 // CloudTrail's; see the CloudTrail record-contents reference.
 //
-// Optional string fields are omitted from the JSON when empty. The raw JSON
-// fields (RequestParameters, ResponseElements, AdditionalEventData,
-// ServiceEventDetails, EdgeDeviceDetails) must hold a JSON object when set;
+// Empty string fields are omitted from the JSON, unless Empty names them:
+// Empty and Extra make an Event presence-exact, so that a record AWS wrote
+// decodes (UnmarshalJSON, DecodeLogFile) and re-encodes (AppendJSON) to the
+// same JSON value, empty strings, {}, [], nulls and members this version of
+// Event does not know included. The raw JSON fields (RequestParameters,
+// ResponseElements, AdditionalEventData, ServiceEventDetails,
+// EdgeDeviceDetails) must hold a JSON object or null when set;
 // RequestParameters and ResponseElements are written as null when empty, as
-// CloudTrail does.
+// CloudTrail does (see AppendJSON for service and Insights events).
+//
+// An Insights event (EventType AwsCloudTrailInsight) carries InsightDetails
+// and no top-level EventSource, EventName or UserIdentity.
 //
 // Record stamps what is missing (EventID, EventTime, EventVersion, AWSRegion,
 // RecipientAccountID, EventType, EventCategory, ManagementEvent) on its own

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -385,6 +386,10 @@ func (s *spool) run() {
 }
 
 func (s *spool) commit() {
+	// Let the producers that are ready append first: without it, a
+	// committer with nothing to wait for (SyncOnInterval) takes groups of
+	// one or two events and pays a write per event.
+	runtime.Gosched()
 	s.mu.Lock()
 	g := s.cur
 	if len(g.items) == 0 {

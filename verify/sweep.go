@@ -38,6 +38,10 @@ var objectRe = regexp.MustCompile(`^AWSLogs/(?:(o-[a-z0-9]{10,32})/)?([0-9]{12})
 // (trail.LeaseKey): AWSLogs/[org/]account/CloudTrail-Lease/region/trail.json.
 var leaseRe = regexp.MustCompile(`^AWSLogs/(?:o-[a-z0-9]{10,32}/)?[0-9]{12}/CloudTrail-Lease/[a-z0-9]+(?:-[a-z0-9]+)*/[A-Za-z0-9._-]+\.json$`)
 
+// probeRe matches the object s3sink's start-up check writes to prove it may
+// write (s3sink.Options.Check): AWSLogs/[[org/]account/]trail-write-probe.
+var probeRe = regexp.MustCompile(`^AWSLogs/(?:(?:o-[a-z0-9]{10,32}/)?[0-9]{12}/)?trail-write-probe$`)
+
 // nameRes match a base name of each folder kind: account, region, time.
 var nameRes = map[string]*regexp.Regexp{
 	"CloudTrail":         regexp.MustCompile(`^([0-9]{12})_CloudTrail_([a-z0-9-]+)_([0-9]{8})T[0-9]{4}Z_[A-Za-z0-9]{16}\.json\.gz$`),
@@ -144,6 +148,9 @@ func (v *validator) checkTree(ctx context.Context) error {
 		}
 		if leaseRe.MatchString(rest) {
 			continue // a fleet's digest writer lease (trail.LeaseKey)
+		}
+		if probeRe.MatchString(rest) {
+			continue // s3sink's write probe
 		}
 		m := objectRe.FindStringSubmatch(rest)
 		if m == nil {
