@@ -558,6 +558,7 @@ func (fw *fleetWriter) uncovered(ctx context.Context, c *fleetChain, end time.Ti
 		if err != nil {
 			return nil, fmt.Errorf("trail %q: fleet: list %s: %w", cfg.Name, dir, err)
 		}
+		var cand, need []string
 		for _, k := range keys {
 			if _, ok := c.covered[k]; ok {
 				continue
@@ -566,25 +567,62 @@ func (fw *fleetWriter) uncovered(ctx context.Context, c *fleetChain, end time.Ti
 			if kt.IsZero() || kt.Before(from.Truncate(time.Minute)) || (!final && !kt.Before(end)) {
 				continue
 			}
-			x, ok := c.facts[k]
-			if !ok {
-				x, err = fw.readFacts(ctx, k)
-				if errors.Is(err, fs.ErrNotExist) {
-					continue
-				}
-				if err != nil {
-					return nil, fmt.Errorf("trail %q: fleet: %w", cfg.Name, err)
-				}
-				c.facts[k] = x
+			cand = append(cand, k)
+			if _, ok := c.facts[k]; !ok {
+				need = append(need, k)
 			}
-			if !final && !x.Created.Before(end) {
-				continue
+		}
+		if err := fw.readAllFacts(ctx, c, need); err != nil {
+			return nil, fmt.Errorf("trail %q: fleet: %w", cfg.Name, err)
+		}
+		for _, k := range cand {
+			x, ok := c.facts[k]
+			if !ok || (!final && !x.Created.Before(end)) {
+				continue // gone meanwhile, or cut after end: the next digest's
 			}
 			out = append(out, DigestLogFile{Bucket: cfg.Bucket, Key: k, SHA256: x.SHA256,
 				OldestEventTime: x.OldestEventTime, NewestEventTime: x.NewestEventTime})
 		}
 	}
 	return out, nil
+}
+
+// factReaders bounds the concurrent metadata reads of a digest writer: at
+// 100 files/s a period's facts cannot be read one request at a time.
+const factReaders = 16
+
+// readAllFacts reads the facts of keys into c.facts, factReaders at a time;
+// a key that no longer exists is left out.
+func (fw *fleetWriter) readAllFacts(ctx context.Context, c *fleetChain, keys []string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	facts := make([]LogFileFacts, len(keys))
+	errs := make([]error, len(keys))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(factReaders, len(keys)) {
+		wg.Go(func() {
+			for i := range next {
+				facts[i], errs[i] = fw.readFacts(ctx, keys[i])
+			}
+		})
+	}
+	for i := range keys {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for i, k := range keys {
+		switch {
+		case errs[i] == nil:
+			c.facts[k] = facts[i]
+		case errors.Is(errs[i], fs.ErrNotExist):
+		default:
+			return errs[i]
+		}
+	}
+	return nil
 }
 
 // readFacts reads a log file's digest facts from its metadata, or, for a

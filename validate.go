@@ -181,6 +181,9 @@ func (r *Recorder) prepare(dst, src *Event, a *arena) error {
 var rawFieldNames = [...]string{"requestParameters", "responseElements", "additionalEventData",
 	"serviceEventDetails", "edgeDeviceDetails", "userIdentity.inScopeOf", "userIdentity.invokedByDelegate"}
 
+// rawAdditionalEventData is additionalEventData's index in rawFieldNames.
+const rawAdditionalEventData = 2
+
 // validateRaw checks and copies the raw JSON fields.
 func validateRaw(e *Event, a *arena) error {
 	fields := [...]struct {
@@ -208,7 +211,10 @@ func validateRaw(e *Event, a *arena) error {
 			*f.p = nullJSON // kept: AWS writes null in some optional fields
 			continue
 		}
-		if !isJSONObject(raw) {
+		// additionalEventData is a JSON string in some of AWS's records
+		// (Route 53 Domains: "Personally-identifying contact information
+		// is not logged in the request"); the others are objects.
+		if !isJSONObject(raw) && (i != rawAdditionalEventData || !isJSONString(raw)) {
 			return &ValidationError{Field: rawFieldNames[i], Reason: "not a JSON object"}
 		}
 		if why := checkRawText(raw); why != "" {
@@ -246,6 +252,11 @@ func trimSpace(b []byte) []byte {
 }
 
 func isJSONNull(b []byte) bool { return string(trimSpace(b)) == "null" }
+
+func isJSONString(b []byte) bool {
+	t := trimSpace(b)
+	return len(t) > 1 && t[0] == '"' && json.Valid(t)
+}
 
 func isJSONObject(b []byte) bool {
 	t := trimSpace(b)

@@ -54,6 +54,8 @@ func TestValidationErrors(t *testing.T) {
 		{"requestParameters array", func(e *trail.Event) { e.RequestParameters = json.RawMessage(`[1,2]`) }, "requestParameters"},
 		{"requestParameters string", func(e *trail.Event) { e.RequestParameters = json.RawMessage(`"x"`) }, "requestParameters"},
 		{"requestParameters number", func(e *trail.Event) { e.RequestParameters = json.RawMessage(`42`) }, "requestParameters"},
+		{"additionalEventData number", func(e *trail.Event) { e.AdditionalEventData = json.RawMessage(`42`) }, "additionalEventData"},
+		{"additionalEventData invalid string", func(e *trail.Event) { e.AdditionalEventData = json.RawMessage(`"x`) }, "additionalEventData"},
 		{"requestParameters invalid JSON", func(e *trail.Event) { e.RequestParameters = json.RawMessage(`{"a":`) }, "requestParameters"},
 		{"requestParameters trailing garbage", func(e *trail.Event) { e.RequestParameters = json.RawMessage(`{}{}`) }, "requestParameters"},
 		{"responseElements bool", func(e *trail.Event) { e.ResponseElements = json.RawMessage(`true`) }, "responseElements"},
@@ -125,6 +127,13 @@ func TestValidationAccepts(t *testing.T) {
 		{"requestParameters of exactly 100 KB", func(e *trail.Event) {
 			e.RequestParameters = json.RawMessage(`{"k":"` + strings.Repeat("x", 100<<10-8) + `"}`)
 		}, func(t *testing.T, got trail.Event) { assert.Len(t, got.RequestParameters, 100<<10) }},
+		// Route 53 Domains writes additionalEventData as a string (AWS's
+		// example of updateDomainContact, in the corpus).
+		{"additionalEventData string", func(e *trail.Event) {
+			e.AdditionalEventData = json.RawMessage(`"Personally-identifying contact information is not logged in the request"`)
+		}, func(t *testing.T, got trail.Event) {
+			assert.JSONEq(t, `"Personally-identifying contact information is not logged in the request"`, string(got.AdditionalEventData))
+		}},
 		{"two-digit eventVersion", func(e *trail.Event) { e.EventVersion = "1.05" }, func(t *testing.T, got trail.Event) {
 			assert.Equal(t, "1.05", got.EventVersion)
 		}},
