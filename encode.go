@@ -1,6 +1,7 @@
 package trail
 
 import (
+	"bytes"
 	"strconv"
 	"time"
 
@@ -371,8 +372,18 @@ func appendRawOrNull(dst []byte, raw []byte) []byte {
 	return appendCompact(dst, raw)
 }
 
+// hasJSONSpace reports whether b holds a JSON white-space byte anywhere
+// (four vectorised scans instead of a byte-at-a-time state machine).
+func hasJSONSpace(b []byte) bool {
+	return bytes.IndexByte(b, ' ') >= 0 || bytes.IndexByte(b, '\n') >= 0 ||
+		bytes.IndexByte(b, '\t') >= 0 || bytes.IndexByte(b, '\r') >= 0
+}
+
 // appendCompact copies valid JSON, dropping white space outside strings.
 func appendCompact(dst []byte, raw []byte) []byte {
+	if !hasJSONSpace(raw) {
+		return append(dst, raw...) // already compact: the common case
+	}
 	inString, escaped := false, false
 	for _, c := range raw {
 		if inString {

@@ -269,8 +269,8 @@ type idKey struct {
 // keyOf returns the index key of id.
 func keyOf(id string) idKey {
 	var k idKey
-	if validUUID(id) {
-		appendUUID(k.uuid[:0], id)
+	if u, ok := parseUUID(id); ok {
+		k.uuid = u
 	} else {
 		k.other = id
 	}

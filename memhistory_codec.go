@@ -80,9 +80,9 @@ func (w *rowEncoder) lit(s string) {
 		w.buf = append(w.buf, tagEmpty)
 		return
 	}
-	if validUUID(s) {
+	if u, ok := parseUUID(s); ok {
 		w.buf = append(w.buf, tagUUID)
-		w.buf = appendUUID(w.buf, s)
+		w.buf = append(w.buf, u[:]...)
 		return
 	}
 	w.uvarint(uint64(len(s))<<2 | tagLiteral)
@@ -95,6 +95,11 @@ func (w *rowEncoder) raw(b json.RawMessage) {
 		w.buf = append(w.buf, tagEmpty)
 		return
 	}
+	if !hasJSONSpace(b) {
+		w.uvarint(uint64(len(b))<<2 | tagLiteral)
+		w.buf = append(w.buf, b...)
+		return
+	}
 	start := len(w.buf)
 	w.buf = appendCompact(w.buf, b)
 	n := len(w.buf) - start
@@ -104,6 +109,36 @@ func (w *rowEncoder) raw(b json.RawMessage) {
 	w.buf = append(w.buf, tag[:k]...)
 	copy(w.buf[start+k:], w.buf[start:start+n])
 	copy(w.buf[start:], tag[:k])
+}
+
+// unhexTab maps a lower-case hex digit to its value, every other byte to
+// 0xff.
+var unhexTab = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for i, c := range hexDigits {
+		t[c] = byte(i)
+	}
+	return t
+}()
+
+// uuidHexAt are the offsets of the 16 hex pairs in a 36-character UUID.
+var uuidHexAt = [16]uint8{0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34}
+
+// parseUUID returns the 16 bytes of s if it is a valid lower-case UUID (as
+// validUUID decides) in one pass.
+func parseUUID(s string) (u [16]byte, ok bool) {
+	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+		return u, false
+	}
+	var bad byte
+	for j, i := range uuidHexAt {
+		hi, lo := unhexTab[s[i]], unhexTab[s[i+1]]
+		bad |= hi | lo
+		u[j] = hi<<4 | lo&0xf
+	}
+	return u, bad&0xf0 == 0
 }
 
 // appendUUID appends the 16 bytes of a valid lower-case UUID.

@@ -247,3 +247,41 @@ func FuzzRowDecode(f *testing.F) {
 		d.decodeRow(&ev) // must not panic
 	})
 }
+
+func TestParseUUIDMatchesValidUUID(t *testing.T) {
+	for _, tt := range []struct {
+		name, in string
+	}{
+		{"lower", "0f8fad5b-d9cb-469f-a165-70867728950e"},
+		{"upper", "0F8FAD5B-D9CB-469F-A165-70867728950E"},
+		{"short", "0f8fad5b-d9cb-469f-a165-70867728950"},
+		{"no-dashes", "0f8fad5bd9cb469fa16570867728950e0000"},
+		{"bad-hex", "0f8fad5b-d9cb-469f-a165-70867728950g"},
+		{"dash-in-hex", "0f8fad5b-d9cb-469f-a165-7086772895-e"},
+		{"empty", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			u, ok := parseUUID(tt.in)
+			if want := validUUID(tt.in); ok != want {
+				t.Fatalf("parseUUID(%q) ok = %v, validUUID = %v", tt.in, ok, want)
+			}
+			if ok && string(appendUUID(nil, tt.in)) != string(u[:]) {
+				t.Fatalf("parseUUID(%q) = %x, appendUUID = %x", tt.in, u, appendUUID(nil, tt.in))
+			}
+		})
+	}
+}
+
+func FuzzParseUUID(f *testing.F) {
+	f.Add("0f8fad5b-d9cb-469f-a165-70867728950e")
+	f.Add("0f8fad5b-d9cb-469f-a165-70867728950-")
+	f.Fuzz(func(t *testing.T, s string) {
+		u, ok := parseUUID(s)
+		if ok != validUUID(s) {
+			t.Fatalf("parseUUID(%q) ok = %v, validUUID disagrees", s, ok)
+		}
+		if ok && string(appendUUID(nil, s)) != string(u[:]) {
+			t.Fatalf("parseUUID(%q) = %x", s, u)
+		}
+	})
+}
