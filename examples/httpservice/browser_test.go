@@ -18,6 +18,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -49,7 +50,8 @@ func chromium(t *testing.T) string {
 type browser struct {
 	t    *testing.T
 	bin  string
-	dir  string // screenshots and profile
+	dir  string // screenshots
+	prof string // Chromium's profile (see chromiumProfile)
 	shot string // where to copy screenshots for the README, or ""
 	n    int    // runs so far
 }
@@ -61,12 +63,15 @@ func (b *browser) run(args ...string) ([]byte, error) {
 	base := []string{
 		"--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
 		"--disable-extensions", "--disable-sync", "--mute-audio", "--no-default-browser-check",
-		"--user-data-dir=" + filepath.Join(b.dir, "profile"), "--window-size=1280,900",
+		"--user-data-dir=" + b.prof, "--window-size=1280,900",
 	}
 	cmd := exec.CommandContext(ctx, b.bin, append(base, args...)...)
+	inOwnGroup(cmd)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
+	err := cmd.Run()
+	killGroup(cmd) // helpers (crashpad, zygote) may outlive the browser
+	if err != nil {
 		return nil, fmt.Errorf("chromium %v: %w: %s", args, err, stderr.String())
 	}
 	return stdout.Bytes(), nil
@@ -94,6 +99,42 @@ func (b *browser) load(name, u string, want ...string) string {
 		require.NoError(b.t, os.WriteFile(filepath.Join(b.shot, "trailui-"+name+".png"), data, 0o644))
 	}
 	return dom
+}
+
+// inOwnGroup starts cmd in a process group of its own, so that killGroup
+// reaches Chromium's helper processes too, and makes ctx's end kill the group.
+func inOwnGroup(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+}
+
+// killGroup kills what is left of cmd's process group.
+func killGroup(cmd *exec.Cmd) {
+	if cmd.Process != nil {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
+}
+
+// chromiumProfile returns a fresh profile directory for Chromium. It is not
+// a t.TempDir: a helper process of Chromium's can still be writing to it
+// for a moment after the browser is gone, and TempDir's cleanup then fails
+// the test ("directory not empty"). This one retries the removal for up to
+// a second and then only logs what it left behind.
+func chromiumProfile(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "trail-chromium-profile-")
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		var err error
+		for range 50 {
+			if err = os.RemoveAll(dir); err == nil {
+				return
+			}
+			time.Sleep(20 * time.Millisecond) // an external process is exiting; no clock to fake
+		}
+		t.Logf("left %s behind: %v", dir, err)
+	})
+	return dir
 }
 
 // colors counts the distinct colors of a sample of an image's pixels.
@@ -160,7 +201,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	u.User = url.UserPassword("bob", "bob-token")
 	root := u.String() + "/audit/"
 
-	b := &browser{t: t, bin: bin, dir: t.TempDir(), shot: os.Getenv("TRAILUI_SCREENSHOTS")}
+	b := &browser{t: t, bin: bin, dir: t.TempDir(), prof: chromiumProfile(t), shot: os.Getenv("TRAILUI_SCREENSHOTS")}
 	start := time.Now()
 
 	// (Events of one second come in event ID order: which are on page 1 is

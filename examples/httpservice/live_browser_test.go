@@ -43,7 +43,8 @@ func startDevtools(t *testing.T, bin string) *devtools {
 	cmd := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
 		"--no-first-run", "--disable-extensions", "--disable-sync", "--mute-audio", "--no-default-browser-check",
 		"--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0", "--remote-allow-origins=http://127.0.0.1",
-		"--user-data-dir="+filepath.Join(t.TempDir(), "profile"), "--window-size=1280,900", "about:blank")
+		"--user-data-dir="+chromiumProfile(t), "--window-size=1280,900", "about:blank")
+	inOwnGroup(cmd)
 	// Chromium says where DevTools listen on stderr: "DevTools listening
 	// on ws://127.0.0.1:PORT/devtools/browser/ID".
 	stderr, w, err := os.Pipe()
@@ -54,6 +55,7 @@ func startDevtools(t *testing.T, bin string) *devtools {
 	t.Cleanup(func() {
 		cancel()
 		_ = cmd.Wait()
+		killGroup(cmd)
 		stderr.Close() // ends the reader below if a child still holds the pipe
 	})
 	found := make(chan string, 1)
