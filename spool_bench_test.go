@@ -2,7 +2,9 @@ package trail_test
 
 import (
 	"context"
+	"os"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -91,6 +93,17 @@ func BenchmarkSpoolPaced(b *testing.B) {
 // no spool and with each sync policy:
 //
 //	go test -run '^$' -bench BenchmarkSpool -benchtime 200000x .
+//
+// benchSpoolParallelism is BenchmarkSpool's producers per GOMAXPROCS: 512,
+// or TRAIL_BENCH_PRODUCERS (fewer producers show the latency of a moderately
+// loaded service rather than of a saturated one).
+func benchSpoolParallelism() int {
+	if n, err := strconv.Atoi(os.Getenv("TRAIL_BENCH_PRODUCERS")); err == nil && n > 0 {
+		return n
+	}
+	return 512
+}
+
 func BenchmarkSpool(b *testing.B) {
 	for _, m := range spoolModes {
 		b.Run(m.name, func(b *testing.B) {
@@ -98,7 +111,7 @@ func BenchmarkSpool(b *testing.B) {
 			ev := benchSpoolEvent
 			var mu sync.Mutex
 			var lat []time.Duration
-			b.SetParallelism(512)
+			b.SetParallelism(benchSpoolParallelism())
 			b.ReportAllocs()
 			b.ResetTimer()
 			cpu0 := cpuTime()
