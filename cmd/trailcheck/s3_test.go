@@ -17,23 +17,15 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/trailkit/trail"
+	"github.com/trailkit/trail/internal/miniotest"
 	"github.com/trailkit/trail/sink/s3sink"
 )
 
 // TestValidateS3 records into a real MinIO bucket and validates it with
 // --s3-bucket/--endpoint, then tampers with a log file.
 func TestValidateS3(t *testing.T) {
-	endpoint := os.Getenv("TRAIL_TEST_S3_ENDPOINT")
-	if endpoint == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("TRAIL_TEST_S3_ENDPOINT is not set: .ci/run must start MinIO")
-		}
-		t.Skip("skipping: TRAIL_TEST_S3_ENDPOINT is not set (source .ci/minio.sh; minio_start)")
-	}
-	access, secret := os.Getenv("TRAIL_TEST_S3_ACCESS_KEY"), os.Getenv("TRAIL_TEST_S3_SECRET_KEY")
-	if access == "" {
-		access, secret = "minioadmin", "minioadmin"
-	}
+	mc := miniotest.Require(t, "./cmd/trailcheck/")
+	endpoint, access, secret := mc.Endpoint, mc.AccessKey, mc.SecretKey
 	t.Setenv("AWS_ACCESS_KEY_ID", access)
 	t.Setenv("AWS_SECRET_ACCESS_KEY", secret)
 	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))

@@ -34,6 +34,7 @@ import (
 
 	"github.com/trailkit/trail"
 	"github.com/trailkit/trail/internal/ctoracle"
+	"github.com/trailkit/trail/internal/miniotest"
 	"github.com/trailkit/trail/sink/s3sink"
 	"github.com/trailkit/trail/verify"
 )
@@ -544,19 +545,8 @@ func publicKey(t *testing.T, path string) verify.PublicKey {
 // under CI=true).
 func minioEnv(t testing.TB) (endpoint, access, secret string) {
 	t.Helper()
-	endpoint = os.Getenv("TRAIL_TEST_S3_ENDPOINT")
-	if endpoint == "" {
-		msg := "TRAIL_TEST_S3_ENDPOINT is not set: run `bash .ci/minio.sh run -- go test ./examples/fleet/`"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg + " — .ci/run must start it")
-		}
-		t.Skip("skipping: " + msg)
-	}
-	access, secret = os.Getenv("TRAIL_TEST_S3_ACCESS_KEY"), os.Getenv("TRAIL_TEST_S3_SECRET_KEY")
-	if access == "" {
-		access, secret = "minioadmin", "minioadmin"
-	}
-	return endpoint, access, secret
+	s := miniotest.Require(t, "./examples/fleet/")
+	return s.Endpoint, s.AccessKey, s.SecretKey
 }
 
 var bucketSeq atomic.Int64

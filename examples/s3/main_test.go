@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/trailkit/trail/internal/ctoracle"
+	"github.com/trailkit/trail/internal/miniotest"
 
 	"github.com/stretchr/testify/require"
 )
@@ -20,18 +21,8 @@ import (
 // .ci/minio.sh through the standard AWS config chain (credentials from the
 // environment), then runs the command it prints: the real AWS verifier.
 func TestAgainstMinIO(t *testing.T) {
-	endpoint := os.Getenv("TRAIL_TEST_S3_ENDPOINT")
-	if endpoint == "" {
-		msg := "TRAIL_TEST_S3_ENDPOINT is not set: no MinIO server; run `bash .ci/minio.sh run -- go test ./examples/s3/`"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip("skipping: " + msg)
-	}
-	access, secret := os.Getenv("TRAIL_TEST_S3_ACCESS_KEY"), os.Getenv("TRAIL_TEST_S3_SECRET_KEY")
-	if access == "" {
-		access, secret = "minioadmin", "minioadmin"
-	}
+	mc := miniotest.Require(t, "./examples/s3/")
+	endpoint, access, secret := mc.Endpoint, mc.AccessKey, mc.SecretKey
 	dir := t.TempDir()
 	empty := filepath.Join(dir, "empty")
 	require.NoError(t, os.WriteFile(empty, nil, 0o644))

@@ -28,6 +28,7 @@ import (
 
 	"github.com/trailkit/trail"
 	"github.com/trailkit/trail/internal/ctoracle"
+	"github.com/trailkit/trail/internal/miniotest"
 	"github.com/trailkit/trail/sink/s3sink"
 	"github.com/trailkit/trail/verify"
 )
@@ -37,19 +38,8 @@ import (
 // .ci/run must provide the server).
 func minioEnv(t testing.TB) (endpoint, access, secret string) {
 	t.Helper()
-	endpoint = os.Getenv("TRAIL_TEST_S3_ENDPOINT")
-	if endpoint == "" {
-		msg := "TRAIL_TEST_S3_ENDPOINT is not set: no MinIO server to test against; run `bash .ci/minio.sh run -- go test ./sink/s3sink/` (or source .ci/minio.sh; minio_start)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg + " — .ci/run must start it")
-		}
-		t.Skip("skipping: " + msg)
-	}
-	access, secret = os.Getenv("TRAIL_TEST_S3_ACCESS_KEY"), os.Getenv("TRAIL_TEST_S3_SECRET_KEY")
-	if access == "" {
-		access, secret = "minioadmin", "minioadmin"
-	}
-	return endpoint, access, secret
+	s := miniotest.Require(t, "./sink/s3sink/")
+	return s.Endpoint, s.AccessKey, s.SecretKey
 }
 
 func minioClient(t testing.TB, access, secret string) *s3.Client {
