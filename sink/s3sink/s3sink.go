@@ -205,8 +205,8 @@ func New(client API, bucket string, opts Options) (*Sink, error) {
 	if client == nil {
 		return nil, errors.New("s3sink: nil client")
 	}
-	if err := validBucket(bucket); err != nil {
-		return nil, err
+	if err := trail.ValidateBucketName(bucket); err != nil {
+		return nil, fmt.Errorf("s3sink: %w (a name, not a URL or ARN)", err)
 	}
 	s := &Sink{api: client, bucket: bucket}
 	s.opts = opts
@@ -267,22 +267,6 @@ func isAccountID(s string) bool {
 		}
 	}
 	return true
-}
-
-// validBucket applies S3's general-purpose bucket naming rules loosely
-// (3–63 characters of lower-case letters, digits, '.', '-'), enough to catch
-// a URL or an ARN given by mistake.
-func validBucket(b string) error {
-	if len(b) < 3 || len(b) > 63 {
-		return fmt.Errorf("s3sink: bucket name %q: want 3 to 63 characters", b)
-	}
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '-') {
-			return fmt.Errorf("s3sink: bucket name %q: only lower-case letters, digits, '.' and '-' (a name, not a URL or ARN)", b)
-		}
-	}
-	return nil
 }
 
 // check runs the start-up check.
