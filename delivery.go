@@ -184,22 +184,23 @@ type historyState struct {
 	opts  HistoryOptions
 
 	// The history worker: the batcher hands it batches through queue
-	// (never blocking: a full queue drops the batch, counted); it appends
-	// them with ctx, which Close cancels when it gives up.
-	queue   chan histBatch
-	free    chan []Event // recycled batch slices
-	ctx     context.Context
-	cancel  context.CancelFunc
-	wdone   chan struct{}  // closed when the history worker exits
-	queued  atomic.Int64   // events handed to the worker, not yet kept or lost
-	idle    chan struct{}  // the worker found its queue empty (a token, capacity 1)
+	// (not blocking on a store: a full queue drops the batch, counted,
+	// except for the in-process store, see inProcess); it appends them
+	// with ctx, which Close cancels when it gives up.
+	queue  chan histBatch
+	free   chan []Event // recycled batch slices
+	ctx    context.Context
+	cancel context.CancelFunc
+	wdone  chan struct{} // closed when the history worker exits
+	queued atomic.Int64  // events handed to the worker, not yet kept or lost
+	idle   chan struct{} // the worker found its queue empty (a token, capacity 1)
 	// inProcess: the store is the default MemoryHistory, which never waits
 	// on anything outside the process. When its queue is full it is behind
 	// on CPU, not stuck, and the batcher waits for room (bounded by
 	// histWaitMax) rather than drop what it could keep.
 	inProcess bool
-	batches   atomic.Uint64 // batches the worker finished
-	senders sync.WaitGroup // hand-offs waiting for room in queue
+	batches   atomic.Uint64  // batches the worker finished
+	senders   sync.WaitGroup // hand-offs waiting for room in queue
 
 	stop chan struct{} // closed by stopPruning
 	done chan struct{} // closed when the pruning goroutine exits
