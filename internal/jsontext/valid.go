@@ -2,6 +2,7 @@ package jsontext
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"unicode/utf8"
 )
 
@@ -193,14 +194,16 @@ const (
 	highs = 0x8080808080808080
 )
 
-// special reports whether any byte of w is a control character, '"',
-// '\\' or not ASCII (exact: the classic has-less-than and has-zero-byte
-// tests are exact about whether any byte matches).
-func special(w uint64) bool {
-	lt := (w - ones*0x20) & ^w & highs
+// special marks the bytes of w that are control characters, '"', '\\' or
+// not ASCII: the lowest marked byte is exact (the classic has-less-than
+// and has-zero-byte tests borrow only upward from a matching byte), so
+// bits.TrailingZeros64(special(w))/8 is the index of the first such byte,
+// and 0 means there is none.
+func special(w uint64) uint64 {
+	lt := (w - ones*0x20) & ^w
 	q := w ^ (ones * '"')
 	bs := w ^ (ones * '\\')
-	return lt|(q-ones)&^q&highs|(bs-ones)&^bs&highs|w&highs != 0
+	return (lt | (q-ones)&^q | (bs-ones)&^bs | w) & highs
 }
 
 // scanString scans the rest of a JSON string whose opening quote is
@@ -208,7 +211,11 @@ func special(w uint64) bool {
 func scanString(b []byte, i int) (int, bool) {
 	n := len(b)
 	for {
-		for i+8 <= n && !special(binary.LittleEndian.Uint64(b[i:])) {
+		for i+8 <= n {
+			if m := special(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
 			i += 8
 		}
 		if i >= n {

@@ -150,3 +150,17 @@ func BenchmarkQuickValid(b *testing.B) {
 		}
 	})
 }
+
+// TestQuickValidOffsets puts each kind of special byte at every offset of
+// a string around the 8-byte words QuickValid scans, and compares with
+// encoding/json.
+func TestQuickValidOffsets(t *testing.T) {
+	for _, special := range []string{`\"`, `\n`, `\u00e9`, `\ud83d\ude00`, `\ud800`, "\x01", "\xff", "é", "日", `"`, `\`} {
+		for pos := range 24 {
+			in := []byte(`{"k":"` + strings.Repeat("a", pos) + special + strings.Repeat("b", 17) + `"}`)
+			if got, want := QuickValid(in), slowValid(in); got != want {
+				t.Errorf("QuickValid(%q) = %v, want %v", in, got, want)
+			}
+		}
+	}
+}
