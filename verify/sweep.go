@@ -177,13 +177,22 @@ func (v *validator) checkTree(ctx context.Context) error {
 			if !ok || t.Before(v.start) || !t.Before(v.end) {
 				continue // outside the window
 			}
-			if covered.IsZero() || !t.Before(covered.Add(-coverSlack)) {
+			// Under RequireEnd every file named before End's minute must be
+			// listed (Options.RequireEnd); else files named near or after
+			// the end of the coverage are notices.
+			due := v.opt.RequireEnd && !t.Add(time.Minute).After(v.end)
+			if !due && (covered.IsZero() || !t.Before(covered.Add(-coverSlack))) {
 				add(KindNotYetCovered, e, fmt.Sprintf("log file named %s, newer than the digests' coverage (to %s): no digest lists it yet",
 					display(t), displayOr(covered, "nothing")))
 				continue
 			}
+			detail := "log file is listed by no digest"
+			if due && (covered.IsZero() || !t.Before(covered.Add(-coverSlack))) {
+				detail = fmt.Sprintf("log file named %s, before --end %s, is listed by no digest (forged, or the digest that lists it is missing)",
+					display(t), display(v.end))
+			}
 			v.extras = append(v.extras, &IntegrityError{Kind: KindLogNotInDigest, Log: true, Bucket: v.opt.Bucket, Key: e.Key, Start: t,
-				Detail: "log file is listed by no digest"})
+				Detail: detail})
 		case strings.HasPrefix(e.Key, digestDir):
 			// The trail's own digests: the walk and the fleet checks judge them.
 		}
@@ -255,20 +264,4 @@ func (s *fsStore) ListTree(ctx context.Context, prefix string) ([]Entry, error) 
 		return nil, fmt.Errorf("verify: list tree %q: %w", prefix, err)
 	}
 	return out, nil
-}
-
-// requiredEnd is the time the digests must reach under RequireEnd: one
-// digest period (of the newest digest found) before End, plus a second.
-func (v *validator) requiredEnd() time.Time {
-	period := time.Hour
-	var newest *loadedDigest
-	for _, ld := range v.walk {
-		if ld.found && ld.timesOK && (newest == nil || ld.end.After(newest.end)) {
-			newest = ld
-		}
-	}
-	if newest != nil && newest.end.After(newest.start) {
-		period = newest.end.Sub(newest.start)
-	}
-	return v.end.Add(-period + time.Second)
 }

@@ -87,8 +87,16 @@ did find and exits 1.
 Every object under the trail's prefix that is not a valid, covered log file
 or digest is reported wherever it sits and whatever its name or type
 (stray-object; not-regular-file for symlinks, FIFOs and other special files,
-which are never followed or opened). With --end, the digests must reach
---end (within one digest period): deleted trailing periods are errors.
+which are never followed or opened).
+
+--end T asserts the trail is covered up to T, exactly: every log file named
+before T's minute must be listed by a digest (log-not-in-digest), and the
+newest digest must end at or after T unless it is a final digest -- one
+shorter than the trail's digest period (--digest-period, default the most
+frequent period of the digests found), as written at Close or StopLogging
+(newest-digest-missing). Deleting the final digest or any trailing periods
+is thereby an error. To check a trail still running, give an --end no later
+than its newest digest, or no --end.
 Notices (not problems; exit 0 unless --strict): log files newer than the
 digests' coverage (not-yet-covered) and sinks' leftover temporary files
 (temp-file).
@@ -161,6 +169,7 @@ type validateFlags struct {
 	dir, bucket, trailARN, prefix, orgID, accountID, region string
 	s3Bucket, endpoint                                      string
 	start, end, expectedEnd, progress                       string
+	digestPeriod                                            time.Duration
 	publicKeys                                              stringList
 	jsonOut, verbose, allowRestarts, strict                 bool
 }
@@ -185,6 +194,7 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.region, "region", "", "source `REGION` whose chain is validated (default: every region with digests of the trail)")
 	fs.BoolVar(&f.allowRestarts, "allow-restarts", false, "accept digest chain restarts (after StopLogging/StartLogging) instead of reporting them")
 	fs.StringVar(&f.expectedEnd, "expected-end", "", "the newest digest must reach this `TIME` (detects deleted newest digests)")
+	fs.DurationVar(&f.digestPeriod, "digest-period", 0, "the trail's digest `PERIOD` (e.g. 1h), for --end's final-digest rule (default: the most frequent period of the digests found)")
 	fs.BoolVar(&f.strict, "strict", false, "exit 1 on notices too (log files not yet covered by a digest, leftover temporary files)")
 	fs.BoolVar(&f.jsonOut, "json", false, "print the report as JSON instead of text: {ok, awsInvalid, chains: [{region, accountId, …report}]}, and with one chain its report at the top level too")
 	fs.BoolVar(&f.verbose, "verbose", false, "also print the valid lines (like validate-logs --verbose)")
@@ -365,8 +375,12 @@ func (f *validateFlags) options(usageErr func(string, ...any) int) (verify.Optio
 		if opt.End, err = parseTime(f.end); err != nil {
 			return opt, "", usageErr("--end: %v", err)
 		}
-		opt.RequireEnd = true // digests must reach --end (within a period): deleted trailing periods are errors
+		opt.RequireEnd = true // the trail must be covered up to --end: deleted trailing periods are errors
 	}
+	if f.digestPeriod < 0 {
+		return opt, "", usageErr("--digest-period must not be negative")
+	}
+	opt.DigestPeriod = f.digestPeriod
 	opt.AllowRestarts = f.allowRestarts
 	if f.expectedEnd != "" {
 		if opt.ExpectedEnd, err = parseTime(f.expectedEnd); err != nil {

@@ -179,10 +179,11 @@ func TestRun(t *testing.T) {
 		}, prepare: func(t *testing.T, tr *tree) {
 			require.NoError(t, os.Remove(tr.path(tr.digests[2])))
 		}, code: 1, stdout: []string{"2/2 digest files valid"}, stderr: []string{"INVALID: newest digest ends 2026-01-01T02:07:31Z"}},
-		{name: "newest digest deleted without --expected-end: --end requires it, its sidecar is left over, its file is not yet covered", subdir: true, args: baseArgs, prepare: func(t *testing.T, tr *tree) {
+		{name: "newest digest deleted without --expected-end: --end requires it and its file, its sidecar is left over", subdir: true, args: baseArgs, prepare: func(t *testing.T, tr *tree) {
 			require.NoError(t, os.Remove(tr.path(tr.digests[2])))
-		}, code: 1, stdout: []string{"2/2 digest files valid", "Notices (not problems, cannot be judged yet): 1"},
-			stderr: []string{"(newer digests missing)", "INVALID: metadata sidecar without its object", "NOTICE: log file named"}},
+		}, code: 1, stdout: []string{"2/2 digest files valid", "3 problems found"},
+			stderr:    []string{"(newer digests missing)", "INVALID: metadata sidecar without its object", "before --end 2026-01-01T03:07:31Z, is listed by no digest"},
+			stderrNot: []string{"NOTICE"}},
 		{name: "wrong public key", subdir: true, args: func(tr *tree) []string {
 			der := x509.MarshalPKCS1PublicKey(&otherKey().PublicKey)
 			p := filepath.Join(filepath.Dir(tr.pem), "other.pem")
