@@ -184,6 +184,20 @@ func TestRun(t *testing.T) {
 		}, code: 1, stdout: []string{"2/2 digest files valid", "3 problems found"},
 			stderr:    []string{"(newer digests missing)", "INVALID: metadata sidecar without its object", "before --end 2026-01-01T03:07:31Z, is listed by no digest"},
 			stderrNot: []string{"NOTICE"}},
+		{name: "digest folder replaced by a symlink: the symlink is named, not followed", subdir: true, args: baseArgs, prepare: func(t *testing.T, tr *tree) {
+			d := tr.path("AWSLogs/111122223333/CloudTrail-Digest")
+			cp := filepath.Join(t.TempDir(), "copy")
+			require.NoError(t, os.Rename(d, cp))
+			require.NoError(t, os.Symlink(cp, d))
+		}, code: 1, stderr: []string{"Object\ts3://audit-bucket/AWSLogs/111122223333/CloudTrail-Digest\tINVALID: symbolic link where a folder of the trail's layout must be (not followed)",
+			"cannot infer --bucket: no digests of trail main"}},
+		{name: "digest folder replaced by a symlink, --bucket given", subdir: true, args: func(tr *tree) []string { return append(baseArgs(tr), "--bucket", testBucket) }, prepare: func(t *testing.T, tr *tree) {
+			d := tr.path("AWSLogs/111122223333/CloudTrail-Digest")
+			cp := filepath.Join(t.TempDir(), "copy")
+			require.NoError(t, os.Rename(d, cp))
+			require.NoError(t, os.Symlink(cp, d))
+		}, code: 1, stderr: []string{"Object\ts3://audit-bucket/AWSLogs/111122223333/CloudTrail-Digest\tINVALID: symbolic link where a folder of the trail's layout must be (not followed)",
+			"trailcheck validate: no digests of trail main"}},
 		{name: "wrong public key", subdir: true, args: func(tr *tree) []string {
 			der := x509.MarshalPKCS1PublicKey(&otherKey().PublicKey)
 			p := filepath.Join(filepath.Dir(tr.pem), "other.pem")
