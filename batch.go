@@ -12,7 +12,7 @@ import (
 
 // histBatchSize is how many events the batcher collects before it hands
 // them to the history worker (it also hands off whenever its queue is
-// empty).
+// empty and the worker idle).
 const histBatchSize = 512
 
 func (p *pipe) add(it *item) {

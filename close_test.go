@@ -103,14 +103,16 @@ func TestCloseBoundedWhenStoreBlocks(t *testing.T) {
 		sink := memsink.New()
 		errs := &errorLog{}
 		rec := newRecorder(t, trail.Config{History: store, OnError: errs.add, Trails: []trail.Trail{
-			{Name: "main", MaxRecords: 1, Sinks: []trail.Sink{sink}},
+			{Name: "main", MaxRecords: 1000, Sinks: []trail.Sink{sink}},
 		}})
-		const n = 100
+		// More events than the history queue and the batcher's open
+		// history batch hold, in whole files.
+		n := (trail.HistoryQueueEvents/1000 + 2) * 1000
 		for i := range n {
 			require.NoError(t, rec.Record(context.Background(), mkEvent(fmt.Sprint("e", i))))
-			synctest.Wait() // each event is handed to history on its own
 		}
-		assert.Len(t, sink.Files(), n, "a blocked store does not stall delivery")
+		synctest.Wait()
+		assert.Len(t, sink.Files(), n/1000, "a blocked store does not stall delivery")
 		assert.EqualValues(t, 1, store.calls.Load(), "one Append hangs")
 		st := rec.Stats()
 		require.NotZero(t, st.HistoryDropped, "what the full history queue could not take is counted")

@@ -172,6 +172,10 @@ func (e *Event) walk(data []byte, s *fieldSchema, path string) error {
 		}
 		f := s.fields[m.name]
 		if f == nil {
+			p = escapeExtraName(m.name)
+			if path != "" {
+				p = path + "." + p
+			}
 			e.Extra = append(e.Extra, ExtraField{Path: p, Value: m.value})
 			continue
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 
@@ -159,4 +160,62 @@ func TestInsightsSelection(t *testing.T) {
 	_, err := trail.New(trail.Config{AccountID: "111122223333", Region: "us-east-1", Trails: []trail.Trail{{Name: "bad-insights",
 		InsightSelectors: []trail.InsightSelector{{InsightType: "ApiLatencyInsight"}}, Sinks: []trail.Sink{memsink.New()}}}})
 	require.ErrorIs(t, err, trail.ErrInvalidConfig)
+}
+
+// TestExtraMemberNames: members Event has no field for survive decode →
+// AppendJSON whatever their name, including names that hold the path
+// syntax's '.', '[' and '\' (they must not land in another object), and
+// Extra paths are what ExtraField documents.
+func TestExtraMemberNames(t *testing.T) {
+	tests := []struct {
+		name, record string
+		path         string // of the one Extra member
+	}{
+		{"plain top-level", `{"eventName":"X","newField":1}`, "newField"},
+		{"dot names a known object", `{"eventName":"X","userIdentity.type":"Root"}`, `userIdentity\.type`},
+		{"dot inside userIdentity", `{"eventName":"X","userIdentity":{"type":"Root","sessionContext.x":1}}`, `userIdentity.sessionContext\.x`},
+		{"bracket names resources", `{"eventName":"X","resources[0].ARN":"a","resources":[{"ARN":"b"}]}`, `resources\[0]\.ARN`},
+		{"dot inside a resource", `{"eventName":"X","resources":[{"ARN":"b","a.b":true}]}`, `resources[0].a\.b`},
+		{"backslash", `{"eventName":"X","tlsDetails":{"a\\.b":"v"}}`, `tlsDetails.a\\\.b`},
+		{"trailing backslash", `{"eventName":"X","addendum\\":[]}`, `addendum\\`},
+		{"only a dot", `{"eventName":"X",".":null}`, `\.`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var ev trail.Event
+			require.NoError(t, json.Unmarshal([]byte(tc.record), &ev))
+			require.Len(t, ev.Extra, 1)
+			assert.Equal(t, tc.path, ev.Extra[0].Path)
+			assert.JSONEq(t, tc.record, string(trimRequestNulls(t, ev.AppendJSON(nil))))
+
+			// Through Record into a delivered file, the member is the same.
+			sink := memsink.New()
+			rec := newRecorder(t, trail.Config{Trails: []trail.Trail{{Name: "names", Bucket: "names-bucket", Sinks: []trail.Sink{sink}}}})
+			ev.EventSource = "orders.example.com"
+			require.NoError(t, rec.Record(context.Background(), &ev))
+			require.NoError(t, rec.Flush(context.Background()))
+			files := sink.Files()
+			require.Len(t, files, 1)
+			evs, err := trail.DecodeLogFile(bytes.NewReader(files[0].Body))
+			require.NoError(t, err)
+			require.Len(t, evs, 1)
+			assert.Equal(t, ev.Extra, evs[0].Extra)
+		})
+	}
+}
+
+// trimRequestNulls drops the "requestParameters":null and
+// "responseElements":null AppendJSON writes for an API call that lacks them.
+func trimRequestNulls(t *testing.T, b []byte) []byte {
+	t.Helper()
+	var m map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(b, &m))
+	for _, k := range []string{"requestParameters", "responseElements"} {
+		if string(m[k]) == "null" {
+			delete(m, k)
+		}
+	}
+	out, err := json.Marshal(m)
+	require.NoError(t, err)
+	return out
 }

@@ -184,15 +184,23 @@ type historyState struct {
 	opts  HistoryOptions
 
 	// The history worker: the batcher hands it batches through queue
-	// (never blocking: a full queue drops the batch, counted); it appends
-	// them with ctx, which Close cancels when it gives up.
-	queue   chan histBatch
-	free    chan []Event // recycled batch slices
-	ctx     context.Context
-	cancel  context.CancelFunc
-	wdone   chan struct{}  // closed when the history worker exits
-	queued  atomic.Int64   // events handed to the worker, not yet kept or lost
-	senders sync.WaitGroup // hand-offs waiting for room in queue
+	// (not blocking on a store: a full queue drops the batch, counted,
+	// except for the in-process store, see inProcess); it appends them
+	// with ctx, which Close cancels when it gives up.
+	queue  chan histBatch
+	free   chan []Event // recycled batch slices
+	ctx    context.Context
+	cancel context.CancelFunc
+	wdone  chan struct{} // closed when the history worker exits
+	queued atomic.Int64  // events handed to the worker, not yet kept or lost
+	idle   chan struct{} // the worker found its queue empty (a token, capacity 1)
+	// inProcess: the store is the default MemoryHistory, which never waits
+	// on anything outside the process. When its queue is full it is behind
+	// on CPU, not stuck, and the batcher waits for room (bounded by
+	// histWaitMax) rather than drop what it could keep.
+	inProcess bool
+	batches   atomic.Uint64  // batches the worker finished
+	senders   sync.WaitGroup // hand-offs waiting for room in queue
 
 	stop chan struct{} // closed by stopPruning
 	done chan struct{} // closed when the pruning goroutine exits
@@ -222,6 +230,7 @@ func (r *Recorder) setupHistory() error {
 	switch r.cfg.History {
 	case nil:
 		h.store = NewMemoryHistory(MemoryHistoryOptions{MaxAge: opts.Retention, MaxBytes: opts.MaxBytes})
+		h.inProcess = true
 	case NoHistory:
 		h.store = nil
 	default:
@@ -232,6 +241,7 @@ func (r *Recorder) setupHistory() error {
 	if h.store != nil {
 		h.queue = make(chan histBatch, histQueueBatches)
 		h.free = make(chan []Event, histQueueBatches+2)
+		h.idle = make(chan struct{}, 1)
 	}
 	return nil
 }
@@ -248,6 +258,34 @@ func (h *historyState) offer(b histBatch) bool {
 		h.queued.Add(int64(len(b.events)))
 		return true
 	default:
+		return false
+	}
+}
+
+// histWaitMax bounds how long the batcher waits for room in the history
+// queue of an in-process store (see historyState.inProcess) while the
+// worker makes no progress.
+const histWaitMax = 250 * time.Millisecond
+
+// wait queues b, waiting for room while the worker keeps appending (giving
+// up once it appended nothing for histWaitMax), and reports whether it did.
+func (h *historyState) wait(b histBatch) bool {
+	t := time.NewTimer(histWaitMax)
+	defer t.Stop()
+	h.queued.Add(int64(len(b.events)))
+	for seen := h.batches.Load(); ; {
+		select {
+		case h.queue <- b:
+			return true
+		case <-t.C:
+			if now := h.batches.Load(); now != seen {
+				seen = now
+				t.Reset(histWaitMax)
+				continue
+			}
+		case <-h.ctx.Done():
+		}
+		h.queued.Add(-int64(len(b.events)))
 		return false
 	}
 }
@@ -313,10 +351,17 @@ func (r *Recorder) runHistory() {
 		}
 		h.queued.Add(-int64(n))
 		h.appended(n)
+		h.batches.Add(1)
 		r.progress.Add(1)
 		h.recycle(b.events)
 		if b.mark != nil {
 			close(b.mark)
+		}
+		if len(h.queue) == 0 {
+			select { // the batcher hands over what it collected meanwhile
+			case h.idle <- struct{}{}:
+			default:
+			}
 		}
 	}
 }

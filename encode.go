@@ -3,6 +3,7 @@ package trail
 import (
 	"bytes"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/trailkit/trail/internal/jsontext"
@@ -265,7 +266,7 @@ func (e *Event) appendExtras(dst []byte, parent string) []byte {
 		if len(dst) == 0 || dst[len(dst)-1] != '{' {
 			dst = append(dst, ',')
 		}
-		dst = appendString(dst, name)
+		dst = appendString(dst, unescapeExtraName(name))
 		dst = append(dst, ':')
 		dst = appendCompact(dst, x.Value)
 	}
@@ -287,7 +288,7 @@ var extraParents = [...]string{
 }
 
 // splitExtraPath splits an Extra path into the path of its parent object
-// ("" for the record) and the member name.
+// ("" for the record) and the member name, still escaped (escapeExtraName).
 func splitExtraPath(path string) (parent, name string) {
 	for _, p := range extraParents {
 		if len(path) > len(p) && path[:len(p)] == p && path[len(p)] == '.' {
@@ -306,6 +307,42 @@ func splitExtraPath(path string) (parent, name string) {
 		}
 	}
 	return "", path
+}
+
+// escapeExtraName returns a member name as an Extra path writes it: with a
+// backslash before each '.', '[' and '\\' it holds, so that a name such as
+// "a.b" is not taken for member b of an object a. Names without them (every
+// name CloudTrail writes) are returned as they are.
+func escapeExtraName(name string) string {
+	if !strings.ContainsAny(name, `.[\`) {
+		return name
+	}
+	var b strings.Builder
+	b.Grow(len(name) + 4)
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c == '.' || c == '[' || c == '\\' {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(name[i])
+	}
+	return b.String()
+}
+
+// unescapeExtraName undoes escapeExtraName on the member name
+// splitExtraPath returns; a '.' or '[' without a backslash is kept as it is.
+func unescapeExtraName(name string) string {
+	if strings.IndexByte(name, '\\') < 0 {
+		return name
+	}
+	var b strings.Builder
+	b.Grow(len(name))
+	for i := 0; i < len(name); i++ {
+		if name[i] == '\\' && i+1 < len(name) {
+			i++
+		}
+		b.WriteByte(name[i])
+	}
+	return b.String()
 }
 
 // openObject and closeObject bracket an object whose members are written by

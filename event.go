@@ -82,6 +82,9 @@ type Event struct {
 // ExtraField is one member of a record that Event has no field for. Path is
 // the member's JSON path, as in Event.Empty ("eventContext",
 // "userIdentity.newField", "resources[1].newField"); Value is its JSON value.
+// A member name holding '.', '[' or '\' is written in the path with a
+// backslash before each of them: a top-level member "a.b" is `a\.b`, a member
+// "x.y" of userIdentity `userIdentity.x\.y`.
 type ExtraField struct {
 	Path  string
 	Value json.RawMessage

@@ -10,6 +10,10 @@ var (
 	ValidAccount = validAccount
 )
 
+// HistoryQueueEvents is how many events the history worker's queue and the
+// batcher's open history batch hold at most.
+const HistoryQueueEvents = histQueueBatches*histBatchSize + histBatchSize
+
 // AbandonFleet stops r's fleet digest writers as a crash would: no final
 // digest, leases left to expire.
 func AbandonFleet(r *Recorder) { _ = r.closeFleets(context.Background(), true) }

@@ -79,7 +79,12 @@ func (r *Recorder) batcher(p *pipe) {
 	var armedAt time.Time
 	p.rearm(timer, &armedAt, time.Now())
 	for {
-		if len(r.queue) == 0 {
+		// History events go to the worker when the ingest queue is empty,
+		// but only while the worker is idle: while it appends, they
+		// collect into one larger batch (up to histBatchSize), handed over
+		// when it reports idle. Fewer, larger Appends keep it up with a
+		// fast producer, and a queue of tiny batches never fills up.
+		if len(r.queue) == 0 && r.history.queued.Load() == 0 {
 			p.handOffHistory(nil)
 		}
 		var (
@@ -87,6 +92,8 @@ func (r *Recorder) batcher(p *pipe) {
 			ok bool
 		)
 		select {
+		case <-r.history.idle:
+			continue
 		case it, ok = <-r.queue:
 		case <-maint:
 			p.down(chainMsg{now: time.Now(), maintain: true, spoolLow: p.spoolLow()})
@@ -195,8 +202,10 @@ func (p *pipe) rearm(t *time.Timer, armedAt *time.Time, now time.Time) {
 }
 
 // handOffHistory passes the collected history events to the history
-// worker. Without a mark it never blocks: when the worker's queue is full
-// the events are dropped and counted. With a mark (Flush, read-your-writes),
+// worker. Without a mark it does not block on a store: when the worker's
+// queue is full the events are dropped and counted (for the default
+// in-memory store, which is only ever behind on CPU, after waiting up to
+// histWaitMax for room). With a mark (Flush, read-your-writes),
 // mark is closed once the worker has appended them and everything before;
 // if the queue is full they are handed off from a goroutine, so that a
 // blocked store stalls only the caller waiting on mark (bounded by its
@@ -214,7 +223,7 @@ func (p *pipe) handOffHistory(mark chan<- struct{}) {
 	}
 	b := histBatch{events: p.hist, mark: mark}
 	p.hist = h.freeSlice()
-	if h.offer(b) {
+	if h.offer(b) || h.inProcess && h.wait(b) {
 		return
 	}
 	n := len(b.events)

@@ -86,6 +86,7 @@ func checkExtra(x *ExtraField) error {
 		return &ValidationError{Field: x.Path, Reason: "Extra value is not valid JSON of at most 100 KB"}
 	}
 	parent, name := splitExtraPath(x.Path)
+	name = unescapeExtraName(name)
 	s := recordSchema
 	if parent != "" {
 		s = schemaAt(parent)

@@ -103,14 +103,19 @@ func TestEncodedSizeBound(t *testing.T) {
 
 // FuzzCheckRawText: raw JSON accepted by validateRaw's checks is text every
 // strict parser reads back: valid UTF-8, and no string decodes to U+FFFD
-// unless the input spells U+FFFD itself.
+// unless the input spells U+FFFD itself; and what its one-pass fast path
+// (quickRaw) accepts, the slow checks accept too.
 func FuzzCheckRawText(f *testing.F) {
 	for _, s := range []string{`{"k":"v"}`, `{"k":"\ud83d\ude00"}`, `{"k":"\ud800"}`, `{"k":"\\ud800"}`,
 		"{\"k\":\"\xff\"}", `{"k":"\uDC00\uD800"}`, `{"a":["\u0000"]}`, `{"k":"\ufffd"}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		if !isJSONObject(raw) || checkRawText(raw) != "" {
+		slow := isJSONObject(raw) && checkRawText(raw) == ""
+		if quickRaw(raw, false) && !slow {
+			t.Fatalf("quickRaw accepted %q, which the slow checks refuse", raw)
+		}
+		if !slow {
 			return
 		}
 		if !utf8.Valid(raw) {

@@ -50,6 +50,9 @@ func TestValidationErrors(t *testing.T) {
 		{"Extra naming a known field", func(e *trail.Event) {
 			e.Extra = []trail.ExtraField{{Path: "eventName", Value: json.RawMessage(`"x"`)}}
 		}, "eventName"},
+		{"Extra naming a known field, escaped", func(e *trail.Event) {
+			e.Extra = []trail.ExtraField{{Path: `userIdentity.\type`, Value: json.RawMessage(`"x"`)}}
+		}, `userIdentity.\type`},
 		{"Extra not JSON", func(e *trail.Event) { e.Extra = []trail.ExtraField{{Path: "n", Value: json.RawMessage(`{`)}} }, "n"},
 		{"requestParameters array", func(e *trail.Event) { e.RequestParameters = json.RawMessage(`[1,2]`) }, "requestParameters"},
 		{"requestParameters string", func(e *trail.Event) { e.RequestParameters = json.RawMessage(`"x"`) }, "requestParameters"},

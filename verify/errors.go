@@ -62,8 +62,9 @@ const (
 	// an older digest of the trail exists in the window. validate-logs only
 	// prints a gap notice; a restart is also how deletions can be hidden.
 	KindChainRestart
-	// KindNewestDigestMissing: no digest reaches Options.ExpectedEnd (the
-	// newest digests were deleted, or delivery stopped).
+	// KindNewestDigestMissing: no digest reaches Options.ExpectedEnd, or
+	// under Options.RequireEnd the newest digest is a full period ending
+	// before End (the newest digests were deleted, or delivery stopped).
 	KindNewestDigestMissing
 	// KindChainGap: a digest's digestStartTime is later than the
 	// digestEndTime of the next older digest found: the digests in between
@@ -122,7 +123,8 @@ const (
 	// trail's region that no digest lists because it is newer than the
 	// newest digest's coverage (within two minutes of its end, or after
 	// it): the next digest will list it, or it is forged; it cannot be
-	// verified yet.
+	// verified yet. Under Options.RequireEnd only a file named in End's
+	// minute can be a notice: every older one must be listed.
 	KindNotYetCovered
 	// KindTempFile (a notice): a sink's leftover temporary file (".tmp-*"),
 	// an incomplete write of a crashed run, not an object of the trail.

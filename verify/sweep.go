@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 )
@@ -128,7 +129,7 @@ func (v *validator) checkTree(ctx context.Context) error {
 		rest := strings.TrimPrefix(e.Key, base)
 		switch {
 		case e.Type&fs.ModeSymlink != 0:
-			add(KindNotRegular, e, "symbolic link where an object must be (not followed)")
+			add(KindNotRegular, e, symlinkDetail(e.Key, base))
 			continue
 		case e.Type&fs.ModeType != 0:
 			add(KindNotRegular, e, fmt.Sprintf("special file (%s) where an object must be (not opened)", e.Type.Type()))
@@ -177,13 +178,22 @@ func (v *validator) checkTree(ctx context.Context) error {
 			if !ok || t.Before(v.start) || !t.Before(v.end) {
 				continue // outside the window
 			}
-			if covered.IsZero() || !t.Before(covered.Add(-coverSlack)) {
+			// Under RequireEnd every file named before End's minute must be
+			// listed (Options.RequireEnd); else files named near or after
+			// the end of the coverage are notices.
+			due := v.opt.RequireEnd && !t.Add(time.Minute).After(v.end)
+			if !due && (covered.IsZero() || !t.Before(covered.Add(-coverSlack))) {
 				add(KindNotYetCovered, e, fmt.Sprintf("log file named %s, newer than the digests' coverage (to %s): no digest lists it yet",
 					display(t), displayOr(covered, "nothing")))
 				continue
 			}
+			detail := "log file is listed by no digest"
+			if due && (covered.IsZero() || !t.Before(covered.Add(-coverSlack))) {
+				detail = fmt.Sprintf("log file named %s, before --end %s, is listed by no digest (forged, or the digest that lists it is missing)",
+					display(t), display(v.end))
+			}
 			v.extras = append(v.extras, &IntegrityError{Kind: KindLogNotInDigest, Log: true, Bucket: v.opt.Bucket, Key: e.Key, Start: t,
-				Detail: "log file is listed by no digest"})
+				Detail: detail})
 		case strings.HasPrefix(e.Key, digestDir):
 			// The trail's own digests: the walk and the fleet checks judge them.
 		}
@@ -246,7 +256,9 @@ func (s *fsStore) ListTree(ctx context.Context, prefix string) ([]Entry, error) 
 			}
 			return nil
 		}
-		if strings.HasPrefix(p, prefix) {
+		// Under prefix, or on the way to it where a folder must be (a
+		// symlinked prefix folder is reported, not entered).
+		if strings.HasPrefix(p, prefix) || strings.HasPrefix(prefix, p+"/") {
 			out = append(out, Entry{Key: p, Type: d.Type()})
 		}
 		return nil
@@ -257,18 +269,50 @@ func (s *fsStore) ListTree(ctx context.Context, prefix string) ([]Entry, error) 
 	return out, nil
 }
 
-// requiredEnd is the time the digests must reach under RequireEnd: one
-// digest period (of the newest digest found) before End, plus a second.
-func (v *validator) requiredEnd() time.Time {
-	period := time.Hour
-	var newest *loadedDigest
-	for _, ld := range v.walk {
-		if ld.found && ld.timesOK && (newest == nil || ld.end.After(newest.end)) {
-			newest = ld
+// symlinkDetail describes a symbolic link at key: where the trail's layout
+// has a folder (the prefix, AWSLogs/, an account, a CloudTrail* folder, a
+// region or a date folder) or an object.
+func symlinkDetail(key, base string) string {
+	if strings.HasPrefix(base, key+"/") {
+		return "symbolic link where the prefix folder must be (not followed)"
+	}
+	rest := strings.TrimPrefix(key, base)
+	if folderRe.MatchString(rest) {
+		return "symbolic link where a folder of the trail's layout must be (not followed)"
+	}
+	return "symbolic link where an object must be (not followed)"
+}
+
+// folderRe matches the folders of CloudTrail's layout below a prefix:
+// AWSLogs, [org,] account, CloudTrail*, region, year, month, day.
+var folderRe = regexp.MustCompile(`^AWSLogs(?:/o-[a-z0-9]{10,32})?(?:/[0-9]{12}(?:/CloudTrail[A-Za-z-]*(?:/[a-z0-9-]+(?:/[0-9]{4}(?:/[0-9]{2}(?:/[0-9]{2})?)?)?)?)?)?$`)
+
+// NotRegular returns, as [KindNotRegular] findings in key order, the
+// symbolic links and special files under prefix (a key prefix such as
+// "team/" or "") and where the folders leading to it must be, of a Store
+// that is a [TreeLister]; nothing is followed or opened. Other Stores
+// (S3) hold regular objects only: nil. trailcheck uses it to name what
+// hides a trail's digests (a CloudTrail-Digest folder replaced by a
+// symlink, say) when it finds none.
+func NotRegular(ctx context.Context, st Store, bucket, prefix string) ([]*IntegrityError, error) {
+	tl, ok := st.(TreeLister)
+	if !ok {
+		return nil, nil
+	}
+	entries, err := tl.ListTree(ctx, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("verify: list the trail's objects: %w", err)
+	}
+	var out []*IntegrityError
+	for _, e := range entries {
+		switch {
+		case e.Type&fs.ModeSymlink != 0:
+			out = append(out, &IntegrityError{Kind: KindNotRegular, Bucket: bucket, Key: e.Key, Detail: symlinkDetail(e.Key, prefix)})
+		case e.Type&fs.ModeType != 0:
+			out = append(out, &IntegrityError{Kind: KindNotRegular, Bucket: bucket, Key: e.Key,
+				Detail: fmt.Sprintf("special file (%s) where an object must be (not opened)", e.Type.Type())})
 		}
 	}
-	if newest != nil && newest.end.After(newest.start) {
-		period = newest.end.Sub(newest.start)
-	}
-	return v.end.Add(-period + time.Second)
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out, nil
 }

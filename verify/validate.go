@@ -45,12 +45,34 @@ type Options struct {
 	// digest chain ending earlier means the newest digests were deleted
 	// (or delivery stopped), reported as [KindNewestDigestMissing].
 	ExpectedEnd time.Time
-	// RequireEnd makes End a time the digests must reach, as ExpectedEnd
-	// does, within one digest period (the period of the newest digest
-	// found, default one hour): deleting whole trailing periods is then
-	// reported as [KindNewestDigestMissing]. Set it when End was given
-	// explicitly (trailcheck --end); ExpectedEnd, when set, wins.
+	// RequireEnd makes End a time up to which the trail must be covered
+	// (set it when End was given explicitly: trailcheck --end). The rule,
+	// exactly (no slack beyond the minute precision of log file names):
+	//
+	//   - every log file of the chain whose name's minute ends at or before
+	//     End (named before End's minute) must be listed by a digest, else
+	//     [KindLogNotInDigest]; one named in End's minute that no digest
+	//     lists is a [KindNotYetCovered] notice (its cut may follow End);
+	//   - the newest digest must end at or after End, else
+	//     [KindNewestDigestMissing] — unless it is a final digest (its
+	//     period is shorter than the trail's digest period, see
+	//     DigestPeriod: the digest a recorder writes at Close or when
+	//     logging stops), after which the trail wrote nothing.
+	//
+	// Deleting the final digest, or any number of trailing periods, is
+	// thereby an error. What stays undetectable offline: deleting every
+	// digest after an older final digest together with every log file
+	// they list (the tree then looks like a trail that stopped there);
+	// ExpectedEnd asserts how far the digests must reach. To validate a
+	// trail that is still running, give an End no later than its newest
+	// digest's end, or leave End unset (newer files are then notices).
+	// ExpectedEnd, when set, replaces the second rule.
 	RequireEnd bool
+	// DigestPeriod is the trail's digest period, used by RequireEnd to tell
+	// a final digest (shorter) from a regular one. Zero: the most frequent
+	// period length among the valid digests found (the longest of those
+	// tied), or one hour when there is none.
+	DigestPeriod time.Duration
 	// PrefixChecked leaves out the findings about the prefix as a whole
 	// (stray objects, symlinks, special files, temporary files: see
 	// [TreeLister]) because another Validate of the same prefix, for
@@ -765,10 +787,11 @@ func (v *validator) checkNewest() {
 		if !v.opt.RequireEnd {
 			return
 		}
-		expected = v.requiredEnd()
+		expected = v.end
 	}
 	var newestKey string
 	var newest time.Time
+	var newestLD *loadedDigest
 	for _, ld := range v.walk {
 		if !ld.found {
 			continue
@@ -778,7 +801,7 @@ func (v *validator) checkNewest() {
 			end, _ = parseDigestKeyDate(ld.key)
 		}
 		if newestKey == "" || end.After(newest) {
-			newestKey, newest = ld.key, end
+			newestKey, newest, newestLD = ld.key, end, ld
 		}
 	}
 	if newestKey == "" {
@@ -786,11 +809,43 @@ func (v *validator) checkNewest() {
 			Detail: fmt.Sprintf("no digest found; digests must reach %s", display(expected))})
 		return
 	}
-	if newest.Before(expected) {
-		v.extra(&IntegrityError{Kind: KindNewestDigestMissing, Key: newestKey, Start: newest, End: expected,
-			Detail: fmt.Sprintf("newest digest ends %s; digests must reach %s (newer digests missing)",
-				display(newest), display(expected))})
+	if !newest.Before(expected) {
+		return
 	}
+	if v.opt.ExpectedEnd.IsZero() && newestLD.valid() && newestLD.timesOK {
+		if p := v.digestPeriod(); newestLD.end.Sub(newestLD.start) < p {
+			return // a final digest: the trail stopped at its end
+		}
+	}
+	detail := fmt.Sprintf("newest digest ends %s; digests must reach %s (newer digests missing)",
+		display(newest), display(expected))
+	if v.opt.ExpectedEnd.IsZero() {
+		detail = fmt.Sprintf("newest digest ends %s, a full digest period (%s), not a final one; digests must reach --end %s (newer digests missing)",
+			display(newest), v.digestPeriod(), display(expected))
+	}
+	v.extra(&IntegrityError{Kind: KindNewestDigestMissing, Key: newestKey, Start: newest, End: expected, Detail: detail})
+}
+
+// digestPeriod is Options.DigestPeriod or, when zero, the most frequent
+// period length among the valid digests (the longest of those tied), or
+// one hour when there is none.
+func (v *validator) digestPeriod() time.Duration {
+	if v.opt.DigestPeriod > 0 {
+		return v.opt.DigestPeriod
+	}
+	count := map[time.Duration]int{}
+	for _, ld := range v.walk {
+		if ld.valid() && ld.timesOK && ld.end.After(ld.start) {
+			count[ld.end.Sub(ld.start)]++
+		}
+	}
+	best, n := time.Hour, 0
+	for p, c := range count {
+		if c > n || (c == n && p > best) {
+			best, n = p, c
+		}
+	}
+	return best
 }
 
 // checkUnlisted reports log files of the trail's region delivered inside

@@ -87,8 +87,16 @@ did find and exits 1.
 Every object under the trail's prefix that is not a valid, covered log file
 or digest is reported wherever it sits and whatever its name or type
 (stray-object; not-regular-file for symlinks, FIFOs and other special files,
-which are never followed or opened). With --end, the digests must reach
---end (within one digest period): deleted trailing periods are errors.
+which are never followed or opened).
+
+--end T asserts the trail is covered up to T, exactly: every log file named
+before T's minute must be listed by a digest (log-not-in-digest), and the
+newest digest must end at or after T unless it is a final digest -- one
+shorter than the trail's digest period (--digest-period, default the most
+frequent period of the digests found), as written at Close or StopLogging
+(newest-digest-missing). Deleting the final digest or any trailing periods
+is thereby an error. To check a trail still running, give an --end no later
+than its newest digest, or no --end.
 Notices (not problems; exit 0 unless --strict): log files newer than the
 digests' coverage (not-yet-covered) and sinks' leftover temporary files
 (temp-file).
@@ -161,6 +169,8 @@ type validateFlags struct {
 	dir, bucket, trailARN, prefix, orgID, accountID, region string
 	s3Bucket, endpoint                                      string
 	start, end, expectedEnd, progress                       string
+	digestPeriod                                            time.Duration
+	noBucket                                                string // why --bucket could not be inferred
 	publicKeys                                              stringList
 	jsonOut, verbose, allowRestarts, strict                 bool
 }
@@ -185,6 +195,7 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.region, "region", "", "source `REGION` whose chain is validated (default: every region with digests of the trail)")
 	fs.BoolVar(&f.allowRestarts, "allow-restarts", false, "accept digest chain restarts (after StopLogging/StartLogging) instead of reporting them")
 	fs.StringVar(&f.expectedEnd, "expected-end", "", "the newest digest must reach this `TIME` (detects deleted newest digests)")
+	fs.DurationVar(&f.digestPeriod, "digest-period", 0, "the trail's digest `PERIOD` (e.g. 1h), for --end's final-digest rule (default: the most frequent period of the digests found)")
 	fs.BoolVar(&f.strict, "strict", false, "exit 1 on notices too (log files not yet covered by a digest, leftover temporary files)")
 	fs.BoolVar(&f.jsonOut, "json", false, "print the report as JSON instead of text: {ok, awsInvalid, chains: [{region, accountId, …report}]}, and with one chain its report at the top level too")
 	fs.BoolVar(&f.verbose, "verbose", false, "also print the valid lines (like validate-logs --verbose)")
@@ -212,6 +223,14 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	opt, root, code := f.options(usageErr)
+	if code == exitInvalid && f.noBucket != "" {
+		// No digests of the trail under --dir: a symlink or special file
+		// where its folders must be is what hides them, reported as such.
+		if found := notRegularUnder(f.dir); len(found) > 0 {
+			return reportNoDigests(found, f.noBucket, &f, stdout, stderr)
+		}
+		return usageErr("%s", f.noBucket)
+	}
 	if code != exitOK {
 		return code
 	}
@@ -251,8 +270,11 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 			if everywhere, err := findChains(ctx, st, ""); err == nil {
 				all = everywhere
 			}
-			fmt.Fprintf(stderr, "trailcheck validate: %s\n", noDigestsMessage(all, &f, arn))
-			return exitInvalid
+			base := ""
+			if f.prefix != "" {
+				base = f.prefix + "/"
+			}
+			return noDigests(ctx, st, opt.Bucket, base, noDigestsMessage(all, &f, arn), &f, stdout, stderr)
 		}
 	}
 	type chainReport struct {
@@ -327,6 +349,77 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
+// noDigests reports that the trail has no digests under base (a key
+// prefix): first
+// every symlink and special file where the trail's folders or objects must
+// be (verify.NotRegular: what may hide them, never followed), as findings
+// (on stderr, or in the --json report), then msg. It returns exitInvalid.
+func noDigests(ctx context.Context, st verify.Store, bucket, base, msg string, f *validateFlags, stdout, stderr io.Writer) int {
+	found, err := verify.NotRegular(ctx, st, bucket, base)
+	if err != nil {
+		fmt.Fprintf(stderr, "trailcheck validate: %v\n", err)
+		return exitError
+	}
+	return reportNoDigests(found, msg, f, stdout, stderr)
+}
+
+// notRegularUnder returns verify.NotRegular of dir as a bucket and of each
+// of its subfolders as a bucket named after it (DIR/<bucket>/...), for
+// when --bucket could not be inferred. Read errors leave a part out.
+func notRegularUnder(dir string) []*verify.IntegrityError {
+	ctx := context.Background()
+	entries, _ := os.ReadDir(dir)
+	sub := map[string]bool{}
+	for _, e := range entries {
+		if e.IsDir() {
+			sub[e.Name()] = true
+		}
+	}
+	var out []*verify.IntegrityError
+	top, _ := verify.NotRegular(ctx, verify.FSStore(os.DirFS(dir)), "", "")
+	for _, x := range top {
+		if first, _, _ := strings.Cut(x.Key, "/"); !sub[first] {
+			out = append(out, x)
+		}
+	}
+	for _, e := range entries {
+		if sub[e.Name()] {
+			found, _ := verify.NotRegular(ctx, verify.FSStore(os.DirFS(filepath.Join(dir, e.Name()))), e.Name(), "")
+			out = append(out, found...)
+		}
+	}
+	return out
+}
+
+// reportNoDigests prints found (see noDigests) and msg; it returns
+// exitInvalid.
+func reportNoDigests(found []*verify.IntegrityError, msg string, f *validateFlags, stdout, stderr io.Writer) int {
+	if f.jsonOut {
+		out := struct {
+			OK         bool                     `json:"ok"`
+			AWSInvalid bool                     `json:"awsInvalid"`
+			Error      string                   `json:"error"`
+			Chains     []struct{}               `json:"chains"`
+			Findings   []*verify.IntegrityError `json:"findings"`
+		}{Error: msg, Chains: []struct{}{}, Findings: found}
+		if out.Findings == nil {
+			out.Findings = []*verify.IntegrityError{}
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			fmt.Fprintf(stderr, "trailcheck validate: %v\n", err)
+			return exitError
+		}
+	} else {
+		for _, x := range found {
+			fmt.Fprintln(stderr, x.Error())
+		}
+	}
+	fmt.Fprintf(stderr, "trailcheck validate: %s\n", msg)
+	return exitInvalid
+}
+
 // options checks the flags and resolves the bucket root directory.
 func (f *validateFlags) options(usageErr func(string, ...any) int) (verify.Options, string, int) {
 	var opt verify.Options
@@ -365,8 +458,12 @@ func (f *validateFlags) options(usageErr func(string, ...any) int) (verify.Optio
 		if opt.End, err = parseTime(f.end); err != nil {
 			return opt, "", usageErr("--end: %v", err)
 		}
-		opt.RequireEnd = true // digests must reach --end (within a period): deleted trailing periods are errors
+		opt.RequireEnd = true // the trail must be covered up to --end: deleted trailing periods are errors
 	}
+	if f.digestPeriod < 0 {
+		return opt, "", usageErr("--digest-period must not be negative")
+	}
+	opt.DigestPeriod = f.digestPeriod
 	opt.AllowRestarts = f.allowRestarts
 	if f.expectedEnd != "" {
 		if opt.ExpectedEnd, err = parseTime(f.expectedEnd); err != nil {
@@ -399,7 +496,8 @@ func (f *validateFlags) options(usageErr func(string, ...any) int) (verify.Optio
 	}
 	bucket, root, err := inferBucket(f.dir, f, arn)
 	if err != nil {
-		return opt, "", usageErr("cannot infer --bucket: %v; pass --bucket", err)
+		f.noBucket = fmt.Sprintf("cannot infer --bucket: %v; pass --bucket", err)
+		return opt, "", exitInvalid // runValidate names what may hide the digests, or reports a usage error
 	}
 	opt.Bucket = bucket
 	return opt, root, exitOK

@@ -179,10 +179,25 @@ func TestRun(t *testing.T) {
 		}, prepare: func(t *testing.T, tr *tree) {
 			require.NoError(t, os.Remove(tr.path(tr.digests[2])))
 		}, code: 1, stdout: []string{"2/2 digest files valid"}, stderr: []string{"INVALID: newest digest ends 2026-01-01T02:07:31Z"}},
-		{name: "newest digest deleted without --expected-end: --end requires it, its sidecar is left over, its file is not yet covered", subdir: true, args: baseArgs, prepare: func(t *testing.T, tr *tree) {
+		{name: "newest digest deleted without --expected-end: --end requires it and its file, its sidecar is left over", subdir: true, args: baseArgs, prepare: func(t *testing.T, tr *tree) {
 			require.NoError(t, os.Remove(tr.path(tr.digests[2])))
-		}, code: 1, stdout: []string{"2/2 digest files valid", "Notices (not problems, cannot be judged yet): 1"},
-			stderr: []string{"(newer digests missing)", "INVALID: metadata sidecar without its object", "NOTICE: log file named"}},
+		}, code: 1, stdout: []string{"2/2 digest files valid", "3 problems found"},
+			stderr:    []string{"(newer digests missing)", "INVALID: metadata sidecar without its object", "before --end 2026-01-01T03:07:31Z, is listed by no digest"},
+			stderrNot: []string{"NOTICE"}},
+		{name: "digest folder replaced by a symlink: the symlink is named, not followed", subdir: true, args: baseArgs, prepare: func(t *testing.T, tr *tree) {
+			d := tr.path("AWSLogs/111122223333/CloudTrail-Digest")
+			cp := filepath.Join(t.TempDir(), "copy")
+			require.NoError(t, os.Rename(d, cp))
+			require.NoError(t, os.Symlink(cp, d))
+		}, code: 1, stderr: []string{"Object\ts3://audit-bucket/AWSLogs/111122223333/CloudTrail-Digest\tINVALID: symbolic link where a folder of the trail's layout must be (not followed)",
+			"cannot infer --bucket: no digests of trail main"}},
+		{name: "digest folder replaced by a symlink, --bucket given", subdir: true, args: func(tr *tree) []string { return append(baseArgs(tr), "--bucket", testBucket) }, prepare: func(t *testing.T, tr *tree) {
+			d := tr.path("AWSLogs/111122223333/CloudTrail-Digest")
+			cp := filepath.Join(t.TempDir(), "copy")
+			require.NoError(t, os.Rename(d, cp))
+			require.NoError(t, os.Symlink(cp, d))
+		}, code: 1, stderr: []string{"Object\ts3://audit-bucket/AWSLogs/111122223333/CloudTrail-Digest\tINVALID: symbolic link where a folder of the trail's layout must be (not followed)",
+			"trailcheck validate: no digests of trail main"}},
 		{name: "wrong public key", subdir: true, args: func(tr *tree) []string {
 			der := x509.MarshalPKCS1PublicKey(&otherKey().PublicKey)
 			p := filepath.Join(filepath.Dir(tr.pem), "other.pem")

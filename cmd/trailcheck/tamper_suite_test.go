@@ -38,6 +38,10 @@ type suiteCase struct {
 	// --end (window up to now).
 	tamper func(t *testing.T, tr *recordedTree) (extra []string)
 	noEnd  bool
+	// noBucket drops --bucket (trailcheck infers it from the digests).
+	noBucket bool
+	// endAfter moves --end (and the AWS verifier's --end-time) later.
+	endAfter time.Duration
 	// want: trailcheck's findings and notices ("kind×n, …"); exit: its code.
 	want string
 	exit int
@@ -59,6 +63,34 @@ func forgedLog(t *testing.T, tr *recordedTree, i int, at time.Time) string {
 	require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
 	require.NoError(t, os.WriteFile(p, raw, 0o644))
 	return p
+}
+
+// deleteDigests deletes digests (by index) and their sidecars.
+func deleteDigests(t *testing.T, tr *recordedTree, idx ...int) {
+	t.Helper()
+	for _, i := range idx {
+		require.NoError(t, os.Remove(filepath.Join(tr.dir, tr.digests[i])))
+		require.NoError(t, os.Remove(sidecar(tr, i)))
+	}
+}
+
+// removeWithSidecar deletes a file and its metadata sidecar, if any.
+func removeWithSidecar(t *testing.T, p string) {
+	t.Helper()
+	require.NoError(t, os.Remove(p))
+	if err := os.Remove(p + filesink.MetadataSuffix); err != nil && !os.IsNotExist(err) {
+		require.NoError(t, err)
+	}
+}
+
+// symlinkFolder replaces the folder rel of the tree by a symlink to a copy
+// of it outside the tree.
+func symlinkFolder(t *testing.T, tr *recordedTree, rel string) {
+	t.Helper()
+	d := filepath.Join(tr.dir, rel)
+	copyDir := filepath.Join(t.TempDir(), "copy")
+	require.NoError(t, os.Rename(d, copyDir))
+	require.NoError(t, os.Symlink(copyDir, d))
 }
 
 func putFile(t *testing.T, p string, data []byte) {
@@ -127,11 +159,15 @@ var suiteCases = []suiteCase{
 		putFile(t, filepath.Join(filepath.Dir(filepath.Join(tr.dir, tr.digests[0])), filepath.Base(tr.logs[3])), raw)
 		return nil
 	}, want: "stray-object×1", exit: 1},
-	{name: "forged-inside-slack", what: "a forged log file named 1 minute before the end of the digests' coverage", tamper: func(t *testing.T, tr *recordedTree) []string {
+	{name: "forged-inside-slack", what: "a forged log file named 1 minute before the end of the digests' coverage (and --end)", tamper: func(t *testing.T, tr *recordedTree) []string {
+		forgedLog(t, tr, 3, tr.start.Add(6*time.Hour-time.Minute))
+		return nil
+	}, want: "log-not-in-digest×1", exit: 1},
+	{name: "forged-inside-slack-no-end", what: "the same, window up to now (no --end)", noEnd: true, tamper: func(t *testing.T, tr *recordedTree) []string {
 		forgedLog(t, tr, 3, tr.start.Add(6*time.Hour-time.Minute))
 		return nil
 	}, want: "not-yet-covered×1", exit: 0},
-	{name: "forged-inside-slack-strict", what: "the same, with --strict", tamper: func(t *testing.T, tr *recordedTree) []string {
+	{name: "forged-inside-slack-strict", what: "the same, with --strict", noEnd: true, tamper: func(t *testing.T, tr *recordedTree) []string {
 		forgedLog(t, tr, 3, tr.start.Add(6*time.Hour-time.Minute))
 		return []string{"--strict"}
 	}, want: "not-yet-covered×1", exit: 1},
@@ -158,12 +194,33 @@ var suiteCases = []suiteCase{
 		return nil
 	}, want: "log-not-found×36, not-regular-file×1", exit: 1},
 	{name: "digest-folder-symlink", what: "the CloudTrail-Digest folder replaced by a symlink to a copy outside the tree", tamper: func(t *testing.T, tr *recordedTree) []string {
-		d := filepath.Join(tr.dir, "AWSLogs/111122223333/CloudTrail-Digest")
-		copyDir := filepath.Join(t.TempDir(), "digests")
-		require.NoError(t, os.Rename(d, copyDir))
-		require.NoError(t, os.Symlink(copyDir, d))
+		symlinkFolder(t, tr, "AWSLogs/111122223333/CloudTrail-Digest")
 		return nil
-	}, want: "no report: no digests of trail main (home region us-east-1) under prefix (none)", exit: 1},
+	}, want: "not-regular-file×1 (no digests of trail main (home region us-east-1) under prefix (none))", exit: 1},
+	{name: "digest-folder-symlink-no-bucket", what: "the same, without --bucket (inferred from the digests)", noBucket: true, tamper: func(t *testing.T, tr *recordedTree) []string {
+		symlinkFolder(t, tr, "AWSLogs/111122223333/CloudTrail-Digest")
+		return nil
+	}, want: "not-regular-file×1 (cannot infer --bucket: no digests of trail main (home region us-east-1) under prefix (none))", exit: 1},
+	{name: "awslogs-folder-symlink", what: "the AWSLogs folder replaced by a symlink to a copy outside the tree", tamper: func(t *testing.T, tr *recordedTree) []string {
+		symlinkFolder(t, tr, "AWSLogs")
+		return nil
+	}, want: "not-regular-file×1 (no digests of trail main (home region us-east-1) under prefix (none))", exit: 1},
+	{name: "account-folder-symlink", what: "the account folder replaced by a symlink to a copy outside the tree", tamper: func(t *testing.T, tr *recordedTree) []string {
+		symlinkFolder(t, tr, "AWSLogs/111122223333")
+		return nil
+	}, want: "not-regular-file×1 (no digests of trail main (home region us-east-1) under prefix (none))", exit: 1},
+	{name: "digest-region-symlink", what: "the digests' region folder replaced by a symlink to a copy outside the tree", tamper: func(t *testing.T, tr *recordedTree) []string {
+		symlinkFolder(t, tr, "AWSLogs/111122223333/CloudTrail-Digest/us-east-1")
+		return nil
+	}, want: "not-regular-file×1 (no digests of trail main (home region us-east-1) under prefix (none))", exit: 1},
+	{name: "digest-day-symlink", what: "the digests' day folder replaced by a symlink to a copy outside the tree", tamper: func(t *testing.T, tr *recordedTree) []string {
+		symlinkFolder(t, tr, filepath.Dir(tr.digests[0]))
+		return nil
+	}, want: "not-regular-file×1 (no digests of trail main (home region us-east-1) under prefix (none))", exit: 1},
+	{name: "digest-day-symlink-region-given", what: "the same, with --region us-east-1 (the chain is validated)", tamper: func(t *testing.T, tr *recordedTree) []string {
+		symlinkFolder(t, tr, filepath.Dir(tr.digests[0]))
+		return []string{"--region", "us-east-1"}
+	}, want: "log-not-in-digest×35, newest-digest-missing×1, not-regular-file×1", exit: 1},
 	{name: "log-fifo", what: "a log file listed by a digest replaced by a FIFO", tamper: func(t *testing.T, tr *recordedTree) []string {
 		p := logPath(tr, 7)
 		require.NoError(t, os.Remove(p))
@@ -202,19 +259,37 @@ var suiteCases = []suiteCase{
 			require.NoError(t, os.Remove(sidecar(tr, i)))
 		}
 		return nil
-	}, want: "newest-digest-missing×1, not-yet-covered×6", exit: 1},
+	}, want: "log-not-in-digest×6, newest-digest-missing×1", exit: 1},
 	{name: "final-digest-deleted", what: "the final one-second digest (written at Close) and its sidecar deleted; --end at its end", tamper: func(t *testing.T, tr *recordedTree) []string {
-		require.NoError(t, os.Remove(filepath.Join(tr.dir, tr.digests[6])))
-		require.NoError(t, os.Remove(sidecar(tr, 6)))
+		deleteDigests(t, tr, 6)
 		tr.end = tr.end.Add(time.Second)
 		return nil
-	}, want: "not-yet-covered×1", exit: 0},
-	{name: "final-digest-deleted-strict", what: "the same, with --strict", tamper: func(t *testing.T, tr *recordedTree) []string {
-		require.NoError(t, os.Remove(filepath.Join(tr.dir, tr.digests[6])))
-		require.NoError(t, os.Remove(sidecar(tr, 6)))
+	}, want: "newest-digest-missing×1, not-yet-covered×1", exit: 1},
+	{name: "final-digest-deleted-end-later", what: "the same, --end 2 hours after Close", tamper: func(t *testing.T, tr *recordedTree) []string {
+		deleteDigests(t, tr, 6)
+		tr.end = tr.end.Add(2 * time.Hour)
+		return nil
+	}, want: "log-not-in-digest×1, newest-digest-missing×1", exit: 1},
+	{name: "final-digest-and-log-deleted", what: "the final digest and the log file it lists deleted; --end at its end", tamper: func(t *testing.T, tr *recordedTree) []string {
+		deleteDigests(t, tr, 6)
+		removeWithSidecar(t, logPath(tr, len(tr.logs)-1))
 		tr.end = tr.end.Add(time.Second)
-		return []string{"--strict"}
-	}, want: "not-yet-covered×1", exit: 1},
+		return nil
+	}, want: "newest-digest-missing×1", exit: 1},
+	{name: "last-3-periods-deleted", what: "the newest four digests (three hourly and the final one) deleted; --end at Close", tamper: func(t *testing.T, tr *recordedTree) []string {
+		deleteDigests(t, tr, 3, 4, 5, 6)
+		return nil
+	}, want: "log-not-in-digest×18, newest-digest-missing×1", exit: 1},
+	{name: "last-3-periods-and-logs-deleted", what: "the same and every log file they list deleted", tamper: func(t *testing.T, tr *recordedTree) []string {
+		deleteDigests(t, tr, 3, 4, 5, 6)
+		for _, l := range tr.logs {
+			if !strings.Contains(l, "T00") && !strings.Contains(l, "T01") && !strings.Contains(l, "T02") {
+				removeWithSidecar(t, filepath.Join(tr.dir, l))
+			}
+		}
+		return nil
+	}, want: "newest-digest-missing×1", exit: 1},
+	{name: "untouched-end-later", what: "nothing changed; --end 2 hours after Close (the final digest shows the trail stopped)", tamper: nil, endAfter: 2 * time.Hour, want: "", exit: 0},
 	{name: "orphan-sidecar", what: "the newest digest deleted, its sidecar left; window up to now", noEnd: true, tamper: func(t *testing.T, tr *recordedTree) []string {
 		require.NoError(t, os.Remove(filepath.Join(tr.dir, tr.digests[6])))
 		return nil
@@ -267,8 +342,18 @@ func runTrailcheck(t *testing.T, args []string) (string, int, string) {
 			Findings []struct{ Kind string } `json:"findings"`
 			Notices  []struct{ Kind string } `json:"notices"`
 		} `json:"chains"`
+		Error    string                  `json:"error"`
+		Findings []struct{ Kind string } `json:"findings"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &rep), "%s\n%s", r.stdout, r.other)
+	if rep.Error != "" { // no chain validated: what hides the digests, and why
+		var kinds []string
+		for _, f := range rep.Findings {
+			kinds = append(kinds, f.Kind)
+		}
+		msg, _, _ := strings.Cut(rep.Error, ";")
+		return countKinds(kinds) + " (" + msg + ")", r.code, r.stdout + r.other
+	}
 	var kinds []string
 	for _, c := range rep.Chains {
 		for _, f := range c.Findings {
@@ -399,12 +484,16 @@ func TestTamperSuite(t *testing.T) {
 				t.Parallel()
 				tr := recordTree(t, key)
 				var extra []string
+				tr.end = tr.end.Add(c.endAfter)
 				if c.tamper != nil {
 					extra = c.tamper(t, tr)
 				}
 				args := tr.args()
 				if c.noEnd {
 					args = args[:len(args)-2]
+				}
+				if c.noBucket {
+					args = append(args[:3:3], args[5:]...)
 				}
 				args = append(args, extra...)
 				ours, code, all := runTrailcheck(t, args)
@@ -447,7 +536,9 @@ func suiteTable(results map[string]suiteResult) string {
 	b.WriteString("10 minutes, hourly digests and a final one at Close: 7 digests), then runs `trailcheck validate` (same\n")
 	b.WriteString("window, `--end` given unless noted) and aws-cli 2.9.19 `validate-logs` through\n")
 	b.WriteString("`internal/ctoracle/validate_logs.py` on the same tree. Notices (not-yet-covered, temp-file)\n")
-	b.WriteString("are reported distinctly and exit 0 unless `--strict`.\n\n")
+	b.WriteString("are reported distinctly and exit 0 unless `--strict`. With `--end` the trail must be covered up\n")
+	b.WriteString("to it: every log file named before its minute listed, and the newest digest reaching it unless\n")
+	b.WriteString("that digest is a final one (shorter than the digest period: the trail stopped).\n\n")
 	b.WriteString("| # | tamper | validate-logs (exit) | trailcheck reports (exit) |\n")
 	b.WriteString("|---|---|---|---|\n")
 	for i, c := range suiteCases {

@@ -27,6 +27,16 @@
 // which calls of that file succeeded, so the recorder's retry sends only the
 // rest and events are not duplicated (CloudWatch Logs has no idempotent
 // write: a call whose response was lost can still be sent twice).
+//
+// # Tests
+//
+// The package's tests run the real SDK client against two servers: the
+// subpackage cwlogstest (ours: every PutLogEvents rule with AWS's error,
+// injected failures), always; and moto_server, an independent
+// implementation, when .ci/moto.sh started one (TRAIL_TEST_MOTO_ENDPOINT;
+// .ci/run does). Locally the moto tests skip unless run as
+//
+//	bash .ci/moto.sh run -- go test -race ./sink/cwlogsink/...
 package cwlogsink
 
 import (
