@@ -222,7 +222,7 @@ func TestCorpusThroughRecorder(t *testing.T) {
 	// The only records refused are AWS documentation examples whose
 	// placeholders are not in AWS's format: a recipientAccountId that is not
 	// 12 digits ("08966example", "76543EXAMPLE", "12345789012",
-	// "O12345678901", "12345678901234567", "account-ID") or an awsRegion that is not a region
+	// "O12345678901", "12345678901234567", "account-ID", "1111-2222-3333") or an awsRegion that is not a region
 	// ("region-ID"). Record needs both real: they name the log file's S3
 	// key. Each refusal is listed here with its reason; any other refusal
 	// fails the test.
@@ -255,6 +255,7 @@ var corpusRefused = map[string]string{
 	"awsdocs-aws-license-manager-user-guide.json item 1":          "recipientAccountId: want 12 digits",
 	"awsdocs-aws-service-catalog-admin-guide.json item 1":         "recipientAccountId: want 12 digits",
 	"awsdocs-aws-codebuild-user-guide.json item 1":                "awsRegion: want lower-case letters",
+	"awsdocs-aws-cost-management-user-guide.json item 1":          "recipientAccountId: want 12 digits",
 	"awsdocs-incident-manager-user-guide.json item 1":             "recipientAccountId: want 12 digits",
 	"awsdocs-incident-manager-user-guide.json item 2":             "recipientAccountId: want 12 digits",
 }
