@@ -85,21 +85,28 @@ func (m motoTopic) publisher(t *testing.T, opts notify.SNSOptions) *notify.SNS {
 	return p
 }
 
-// receiveAll drains the queue: moto enqueues during Publish, so everything
-// published is there; received messages stay invisible for the queue's
-// visibility timeout (30 s), so an empty answer means drained.
+// receiveAll drains the queue, deleting what it received (a FIFO queue
+// hands out the next messages of a group only then): moto enqueues during
+// Publish, so everything published is there, and an empty answer means
+// drained.
 func (m motoTopic) receiveAll(t *testing.T) []string {
 	t.Helper()
+	ctx := context.Background()
 	var bodies []string
 	for range 10000 {
-		out, err := m.sqs.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(m.queue), MaxNumberOfMessages: 10})
+		out, err := m.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(m.queue), MaxNumberOfMessages: 10, VisibilityTimeout: 600})
 		require.NoError(t, err)
 		if len(out.Messages) == 0 {
 			return bodies
 		}
-		for _, msg := range out.Messages {
+		del := &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(m.queue)}
+		for i, msg := range out.Messages {
 			bodies = append(bodies, aws.ToString(msg.Body))
+			del.Entries = append(del.Entries, sqstypes.DeleteMessageBatchRequestEntry{Id: aws.String(fmt.Sprint(i)), ReceiptHandle: msg.ReceiptHandle})
 		}
+		res, err := m.sqs.DeleteMessageBatch(ctx, del)
+		require.NoError(t, err)
+		require.Empty(t, res.Failed)
 	}
 	t.Fatal("queue not drained after 10000 receives")
 	return nil
@@ -149,14 +156,16 @@ func TestMotoRecorderNotifies(t *testing.T) {
 		fifo    bool
 		sns     notify.SNSOptions
 		opts    notify.Options
-		perMsg  []int // keys per message, in publish order
+		perMsg  []int // keys per message
 		subject string
+		events  int // recorded events, 2 per file (default 10)
 	}{
 		{name: "a message per file", perMsg: []int{1, 1, 1, 1, 1}},
 		{name: "raw message delivery", raw: true, perMsg: []int{1, 1, 1, 1, 1}},
 		{name: "with subject", sns: notify.SNSOptions{Subject: "CloudTrail log files"}, perMsg: []int{1, 1, 1, 1, 1}, subject: "CloudTrail log files"},
 		{name: "keys gathered, MaxKeys 2", opts: notify.Options{Delay: time.Hour, MaxKeys: 2}, perMsg: []int{2, 2, 1}},
 		{name: "FIFO topic and queue", fifo: true, perMsg: []int{1, 1, 1, 1, 1}},
+		{name: "FIFO, more files than one receive returns", fifo: true, events: 30, perMsg: slices.Repeat([]int{1}, 15)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -172,14 +181,17 @@ func TestMotoRecorderNotifies(t *testing.T) {
 					Sinks: []trail.Sink{notify.Sink(mem, n)}, Validation: &trail.Validation{Signer: testKey(t)}}}})
 			require.NoError(t, err)
 			ctx := context.Background()
-			for i := range 10 {
+			if tt.events == 0 {
+				tt.events = 10
+			}
+			for i := range tt.events {
 				require.NoError(t, rec.Record(ctx, &trail.Event{EventSource: "orders.example.com", EventName: fmt.Sprintf("Op%d", i)}))
 			}
 			require.NoError(t, rec.Close(ctx), "Close delivers the last file and a digest, and closes the notifier")
 			errMu.Lock()
 			require.Empty(t, errs)
 			errMu.Unlock()
-			require.Len(t, mem.Keys(), 5)
+			require.Len(t, mem.Keys(), tt.events/2)
 			require.NotEmpty(t, mem.Digests(), "digests were stored")
 
 			var notified []string
