@@ -16,6 +16,20 @@
 // Notifications are at least once: a failed publish fails the delivery, the
 // recorder retries it, and the retry publishes again without storing the
 // file a second time.
+//
+// To a FIFO topic (an ARN ending in ".fifo") NewSNS's publisher sends each
+// message in one message group (SNSOptions.MessageGroupID) with its
+// SHA-256 as deduplication ID.
+//
+// # Tests
+//
+// The package's tests publish with the real SNS client to a local endpoint
+// of ours (injected failures), always; and to moto_server, an independent
+// SNS with an SQS queue subscribed to the topic, when .ci/moto.sh started
+// one (TRAIL_TEST_MOTO_ENDPOINT; .ci/run does). Locally the moto tests
+// skip unless run as
+//
+//	bash .ci/moto.sh run -- go test -race ./notify/...
 package notify
 
 import (

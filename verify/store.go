@@ -58,6 +58,11 @@ func (s *fsStore) ListAfter(ctx context.Context, prefix, startAfter string) ([]s
 	if !fs.ValidPath(dir) {
 		return nil, nil
 	}
+	if ok, err := s.realDir(dir); err != nil || !ok {
+		// A folder on the way is missing, a symlink (never followed) or
+		// not a folder: nothing is listed (ListTree reports it).
+		return nil, err
+	}
 	var keys []string
 	err := fs.WalkDir(s.fsys, dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -166,6 +171,43 @@ func (s *fsStore) regular(key string) error {
 		}
 		if last {
 			return nil
+		}
+		i += j + 1
+	}
+}
+
+// realDir reports whether dir and every folder on its path are folders,
+// not symlinks (checked with Lstat where fsys can tell: an fs.ReadLinkFS
+// such as os.DirFS). A missing folder is (false, nil).
+func (s *fsStore) realDir(dir string) (bool, error) {
+	if dir == "." {
+		return true, nil
+	}
+	_, lstat := s.fsys.(fs.ReadLinkFS)
+	for i := 0; ; {
+		j := strings.IndexByte(dir[i:], '/')
+		p := dir
+		if j >= 0 {
+			p = dir[:i+j]
+		}
+		var info fs.FileInfo
+		var err error
+		if lstat {
+			info, err = fs.Lstat(s.fsys, p)
+		} else {
+			info, err = fs.Stat(s.fsys, p)
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("verify: list %q: %w", dir, err)
+		}
+		if !info.IsDir() || info.Mode()&fs.ModeSymlink != 0 {
+			return false, nil
+		}
+		if j < 0 {
+			return true, nil
 		}
 		i += j + 1
 	}

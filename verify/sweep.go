@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 )
@@ -128,7 +129,7 @@ func (v *validator) checkTree(ctx context.Context) error {
 		rest := strings.TrimPrefix(e.Key, base)
 		switch {
 		case e.Type&fs.ModeSymlink != 0:
-			add(KindNotRegular, e, "symbolic link where an object must be (not followed)")
+			add(KindNotRegular, e, symlinkDetail(e.Key, base))
 			continue
 		case e.Type&fs.ModeType != 0:
 			add(KindNotRegular, e, fmt.Sprintf("special file (%s) where an object must be (not opened)", e.Type.Type()))
@@ -255,7 +256,9 @@ func (s *fsStore) ListTree(ctx context.Context, prefix string) ([]Entry, error) 
 			}
 			return nil
 		}
-		if strings.HasPrefix(p, prefix) {
+		// Under prefix, or on the way to it where a folder must be (a
+		// symlinked prefix folder is reported, not entered).
+		if strings.HasPrefix(p, prefix) || strings.HasPrefix(prefix, p+"/") {
 			out = append(out, Entry{Key: p, Type: d.Type()})
 		}
 		return nil
@@ -263,5 +266,53 @@ func (s *fsStore) ListTree(ctx context.Context, prefix string) ([]Entry, error) 
 	if err != nil {
 		return nil, fmt.Errorf("verify: list tree %q: %w", prefix, err)
 	}
+	return out, nil
+}
+
+// symlinkDetail describes a symbolic link at key: where the trail's layout
+// has a folder (the prefix, AWSLogs/, an account, a CloudTrail* folder, a
+// region or a date folder) or an object.
+func symlinkDetail(key, base string) string {
+	if strings.HasPrefix(base, key+"/") {
+		return "symbolic link where the prefix folder must be (not followed)"
+	}
+	rest := strings.TrimPrefix(key, base)
+	if folderRe.MatchString(rest) {
+		return "symbolic link where a folder of the trail's layout must be (not followed)"
+	}
+	return "symbolic link where an object must be (not followed)"
+}
+
+// folderRe matches the folders of CloudTrail's layout below a prefix:
+// AWSLogs, [org,] account, CloudTrail*, region, year, month, day.
+var folderRe = regexp.MustCompile(`^AWSLogs(?:/o-[a-z0-9]{10,32})?(?:/[0-9]{12}(?:/CloudTrail[A-Za-z-]*(?:/[a-z0-9-]+(?:/[0-9]{4}(?:/[0-9]{2}(?:/[0-9]{2})?)?)?)?)?)?$`)
+
+// NotRegular returns, as [KindNotRegular] findings in key order, the
+// symbolic links and special files under prefix (a key prefix such as
+// "team/" or "") and where the folders leading to it must be, of a Store
+// that is a [TreeLister]; nothing is followed or opened. Other Stores
+// (S3) hold regular objects only: nil. trailcheck uses it to name what
+// hides a trail's digests (a CloudTrail-Digest folder replaced by a
+// symlink, say) when it finds none.
+func NotRegular(ctx context.Context, st Store, bucket, prefix string) ([]*IntegrityError, error) {
+	tl, ok := st.(TreeLister)
+	if !ok {
+		return nil, nil
+	}
+	entries, err := tl.ListTree(ctx, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("verify: list the trail's objects: %w", err)
+	}
+	var out []*IntegrityError
+	for _, e := range entries {
+		switch {
+		case e.Type&fs.ModeSymlink != 0:
+			out = append(out, &IntegrityError{Kind: KindNotRegular, Bucket: bucket, Key: e.Key, Detail: symlinkDetail(e.Key, prefix)})
+		case e.Type&fs.ModeType != 0:
+			out = append(out, &IntegrityError{Kind: KindNotRegular, Bucket: bucket, Key: e.Key,
+				Detail: fmt.Sprintf("special file (%s) where an object must be (not opened)", e.Type.Type())})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out, nil
 }

@@ -170,6 +170,7 @@ type validateFlags struct {
 	s3Bucket, endpoint                                      string
 	start, end, expectedEnd, progress                       string
 	digestPeriod                                            time.Duration
+	noBucket                                                string // why --bucket could not be inferred
 	publicKeys                                              stringList
 	jsonOut, verbose, allowRestarts, strict                 bool
 }
@@ -222,6 +223,14 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 		return usageErr("unexpected argument %q", fs.Arg(0))
 	}
 	opt, root, code := f.options(usageErr)
+	if code == exitInvalid && f.noBucket != "" {
+		// No digests of the trail under --dir: a symlink or special file
+		// where its folders must be is what hides them, reported as such.
+		if found := notRegularUnder(f.dir); len(found) > 0 {
+			return reportNoDigests(found, f.noBucket, &f, stdout, stderr)
+		}
+		return usageErr("%s", f.noBucket)
+	}
 	if code != exitOK {
 		return code
 	}
@@ -261,8 +270,11 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 			if everywhere, err := findChains(ctx, st, ""); err == nil {
 				all = everywhere
 			}
-			fmt.Fprintf(stderr, "trailcheck validate: %s\n", noDigestsMessage(all, &f, arn))
-			return exitInvalid
+			base := ""
+			if f.prefix != "" {
+				base = f.prefix + "/"
+			}
+			return noDigests(ctx, st, opt.Bucket, base, noDigestsMessage(all, &f, arn), &f, stdout, stderr)
 		}
 	}
 	type chainReport struct {
@@ -335,6 +347,77 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 		return exitInvalid
 	}
 	return exitOK
+}
+
+// noDigests reports that the trail has no digests under base (a key
+// prefix): first
+// every symlink and special file where the trail's folders or objects must
+// be (verify.NotRegular: what may hide them, never followed), as findings
+// (on stderr, or in the --json report), then msg. It returns exitInvalid.
+func noDigests(ctx context.Context, st verify.Store, bucket, base, msg string, f *validateFlags, stdout, stderr io.Writer) int {
+	found, err := verify.NotRegular(ctx, st, bucket, base)
+	if err != nil {
+		fmt.Fprintf(stderr, "trailcheck validate: %v\n", err)
+		return exitError
+	}
+	return reportNoDigests(found, msg, f, stdout, stderr)
+}
+
+// notRegularUnder returns verify.NotRegular of dir as a bucket and of each
+// of its subfolders as a bucket named after it (DIR/<bucket>/...), for
+// when --bucket could not be inferred. Read errors leave a part out.
+func notRegularUnder(dir string) []*verify.IntegrityError {
+	ctx := context.Background()
+	entries, _ := os.ReadDir(dir)
+	sub := map[string]bool{}
+	for _, e := range entries {
+		if e.IsDir() {
+			sub[e.Name()] = true
+		}
+	}
+	var out []*verify.IntegrityError
+	top, _ := verify.NotRegular(ctx, verify.FSStore(os.DirFS(dir)), "", "")
+	for _, x := range top {
+		if first, _, _ := strings.Cut(x.Key, "/"); !sub[first] {
+			out = append(out, x)
+		}
+	}
+	for _, e := range entries {
+		if sub[e.Name()] {
+			found, _ := verify.NotRegular(ctx, verify.FSStore(os.DirFS(filepath.Join(dir, e.Name()))), e.Name(), "")
+			out = append(out, found...)
+		}
+	}
+	return out
+}
+
+// reportNoDigests prints found (see noDigests) and msg; it returns
+// exitInvalid.
+func reportNoDigests(found []*verify.IntegrityError, msg string, f *validateFlags, stdout, stderr io.Writer) int {
+	if f.jsonOut {
+		out := struct {
+			OK         bool                     `json:"ok"`
+			AWSInvalid bool                     `json:"awsInvalid"`
+			Error      string                   `json:"error"`
+			Chains     []struct{}               `json:"chains"`
+			Findings   []*verify.IntegrityError `json:"findings"`
+		}{Error: msg, Chains: []struct{}{}, Findings: found}
+		if out.Findings == nil {
+			out.Findings = []*verify.IntegrityError{}
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			fmt.Fprintf(stderr, "trailcheck validate: %v\n", err)
+			return exitError
+		}
+	} else {
+		for _, x := range found {
+			fmt.Fprintln(stderr, x.Error())
+		}
+	}
+	fmt.Fprintf(stderr, "trailcheck validate: %s\n", msg)
+	return exitInvalid
 }
 
 // options checks the flags and resolves the bucket root directory.
@@ -413,7 +496,8 @@ func (f *validateFlags) options(usageErr func(string, ...any) int) (verify.Optio
 	}
 	bucket, root, err := inferBucket(f.dir, f, arn)
 	if err != nil {
-		return opt, "", usageErr("cannot infer --bucket: %v; pass --bucket", err)
+		f.noBucket = fmt.Sprintf("cannot infer --bucket: %v; pass --bucket", err)
+		return opt, "", exitInvalid // runValidate names what may hide the digests, or reports a usage error
 	}
 	opt.Bucket = bucket
 	return opt, root, exitOK

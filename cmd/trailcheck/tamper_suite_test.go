@@ -38,6 +38,8 @@ type suiteCase struct {
 	// --end (window up to now).
 	tamper func(t *testing.T, tr *recordedTree) (extra []string)
 	noEnd  bool
+	// noBucket drops --bucket (trailcheck infers it from the digests).
+	noBucket bool
 	// endAfter moves --end (and the AWS verifier's --end-time) later.
 	endAfter time.Duration
 	// want: trailcheck's findings and notices ("kind×n, …"); exit: its code.
@@ -79,6 +81,16 @@ func removeWithSidecar(t *testing.T, p string) {
 	if err := os.Remove(p + filesink.MetadataSuffix); err != nil && !os.IsNotExist(err) {
 		require.NoError(t, err)
 	}
+}
+
+// symlinkFolder replaces the folder rel of the tree by a symlink to a copy
+// of it outside the tree.
+func symlinkFolder(t *testing.T, tr *recordedTree, rel string) {
+	t.Helper()
+	d := filepath.Join(tr.dir, rel)
+	copyDir := filepath.Join(t.TempDir(), "copy")
+	require.NoError(t, os.Rename(d, copyDir))
+	require.NoError(t, os.Symlink(copyDir, d))
 }
 
 func putFile(t *testing.T, p string, data []byte) {
@@ -182,12 +194,33 @@ var suiteCases = []suiteCase{
 		return nil
 	}, want: "log-not-found×36, not-regular-file×1", exit: 1},
 	{name: "digest-folder-symlink", what: "the CloudTrail-Digest folder replaced by a symlink to a copy outside the tree", tamper: func(t *testing.T, tr *recordedTree) []string {
-		d := filepath.Join(tr.dir, "AWSLogs/111122223333/CloudTrail-Digest")
-		copyDir := filepath.Join(t.TempDir(), "digests")
-		require.NoError(t, os.Rename(d, copyDir))
-		require.NoError(t, os.Symlink(copyDir, d))
+		symlinkFolder(t, tr, "AWSLogs/111122223333/CloudTrail-Digest")
 		return nil
-	}, want: "no report: no digests of trail main (home region us-east-1) under prefix (none)", exit: 1},
+	}, want: "not-regular-file×1 (no digests of trail main (home region us-east-1) under prefix (none))", exit: 1},
+	{name: "digest-folder-symlink-no-bucket", what: "the same, without --bucket (inferred from the digests)", noBucket: true, tamper: func(t *testing.T, tr *recordedTree) []string {
+		symlinkFolder(t, tr, "AWSLogs/111122223333/CloudTrail-Digest")
+		return nil
+	}, want: "not-regular-file×1 (cannot infer --bucket: no digests of trail main (home region us-east-1) under prefix (none))", exit: 1},
+	{name: "awslogs-folder-symlink", what: "the AWSLogs folder replaced by a symlink to a copy outside the tree", tamper: func(t *testing.T, tr *recordedTree) []string {
+		symlinkFolder(t, tr, "AWSLogs")
+		return nil
+	}, want: "not-regular-file×1 (no digests of trail main (home region us-east-1) under prefix (none))", exit: 1},
+	{name: "account-folder-symlink", what: "the account folder replaced by a symlink to a copy outside the tree", tamper: func(t *testing.T, tr *recordedTree) []string {
+		symlinkFolder(t, tr, "AWSLogs/111122223333")
+		return nil
+	}, want: "not-regular-file×1 (no digests of trail main (home region us-east-1) under prefix (none))", exit: 1},
+	{name: "digest-region-symlink", what: "the digests' region folder replaced by a symlink to a copy outside the tree", tamper: func(t *testing.T, tr *recordedTree) []string {
+		symlinkFolder(t, tr, "AWSLogs/111122223333/CloudTrail-Digest/us-east-1")
+		return nil
+	}, want: "not-regular-file×1 (no digests of trail main (home region us-east-1) under prefix (none))", exit: 1},
+	{name: "digest-day-symlink", what: "the digests' day folder replaced by a symlink to a copy outside the tree", tamper: func(t *testing.T, tr *recordedTree) []string {
+		symlinkFolder(t, tr, filepath.Dir(tr.digests[0]))
+		return nil
+	}, want: "not-regular-file×1 (no digests of trail main (home region us-east-1) under prefix (none))", exit: 1},
+	{name: "digest-day-symlink-region-given", what: "the same, with --region us-east-1 (the chain is validated)", tamper: func(t *testing.T, tr *recordedTree) []string {
+		symlinkFolder(t, tr, filepath.Dir(tr.digests[0]))
+		return []string{"--region", "us-east-1"}
+	}, want: "log-not-in-digest×35, newest-digest-missing×1, not-regular-file×1", exit: 1},
 	{name: "log-fifo", what: "a log file listed by a digest replaced by a FIFO", tamper: func(t *testing.T, tr *recordedTree) []string {
 		p := logPath(tr, 7)
 		require.NoError(t, os.Remove(p))
@@ -309,8 +342,18 @@ func runTrailcheck(t *testing.T, args []string) (string, int, string) {
 			Findings []struct{ Kind string } `json:"findings"`
 			Notices  []struct{ Kind string } `json:"notices"`
 		} `json:"chains"`
+		Error    string                  `json:"error"`
+		Findings []struct{ Kind string } `json:"findings"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &rep), "%s\n%s", r.stdout, r.other)
+	if rep.Error != "" { // no chain validated: what hides the digests, and why
+		var kinds []string
+		for _, f := range rep.Findings {
+			kinds = append(kinds, f.Kind)
+		}
+		msg, _, _ := strings.Cut(rep.Error, ";")
+		return countKinds(kinds) + " (" + msg + ")", r.code, r.stdout + r.other
+	}
 	var kinds []string
 	for _, c := range rep.Chains {
 		for _, f := range c.Findings {
@@ -448,6 +491,9 @@ func TestTamperSuite(t *testing.T) {
 				args := tr.args()
 				if c.noEnd {
 					args = args[:len(args)-2]
+				}
+				if c.noBucket {
+					args = append(args[:3:3], args[5:]...)
 				}
 				args = append(args, extra...)
 				ours, code, all := runTrailcheck(t, args)

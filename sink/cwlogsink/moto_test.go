@@ -631,3 +631,44 @@ func TestMotoStreamDeletedIsRecreated(t *testing.T) {
 		})
 	}
 }
+
+// TestMotoGroupOptions: the group the sink creates has the retention and
+// KMS key of its Options, as moto's DescribeLogGroups reports them; a group
+// that exists already is left as it is.
+func TestMotoGroupOptions(t *testing.T) {
+	const kmsKey = "arn:aws:kms:" + mototest.Region + ":" + mototest.AccountID + ":key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	tests := []struct {
+		name      string
+		exists    bool
+		opts      cwlogsink.Options
+		retention int32
+		kms       string
+	}{
+		{name: "defaults: never expire, service encryption"},
+		{name: "retention", opts: cwlogsink.Options{RetentionDays: 3653}, retention: 3653},
+		{name: "KMS key", opts: cwlogsink.Options{GroupKMSKeyID: kmsKey}, kms: kmsKey},
+		{name: "existing group untouched", exists: true, opts: cwlogsink.Options{RetentionDays: 30, GroupKMSKeyID: kmsKey}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			client := motoClient(t, "", 1)
+			ctx := context.Background()
+			group := mototest.Name(t, "CloudTrail")
+			if tt.exists {
+				_, err := client.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(group)})
+				require.NoError(t, err)
+			}
+			s, err := cwlogsink.New(client, group, tt.opts)
+			require.NoError(t, err)
+			recs := []json.RawMessage{record(1, time.Now(), 0)}
+			require.NoError(t, s.Deliver(ctx, logFile("", recs)))
+			requireSameEvents(t, wantEvents(t, recs), getAll(t, client, group, stream))
+			out, err := client.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String(group)})
+			require.NoError(t, err)
+			require.Len(t, out.LogGroups, 1)
+			g := out.LogGroups[0]
+			assert.Equal(t, tt.retention, aws.ToInt32(g.RetentionInDays))
+			assert.Equal(t, tt.kms, aws.ToString(g.KmsKeyId))
+		})
+	}
+}
