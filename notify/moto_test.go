@@ -10,10 +10,16 @@ package notify_test
 //	bash .ci/moto.sh run -- go test -race -run Moto ./notify/...
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -307,6 +313,90 @@ func TestMotoPublishErrors(t *testing.T) {
 			assert.ErrorIs(t, err, trail.ErrPermanent, "%v", err)
 			var ae smithy.APIError
 			assert.True(t, errors.As(err, &ae), "the SDK error is reachable")
+		})
+	}
+}
+
+// lossyProxy forwards to moto; while lose > 0, a Publish still reaches moto
+// but its answer is replaced by a 500 InternalError, as when a response is
+// lost on the way back.
+type lossyProxy struct {
+	*httptest.Server
+	mu   sync.Mutex
+	lose int
+}
+
+func newLossyProxy(t *testing.T, lose int) *lossyProxy {
+	t.Helper()
+	target, err := url.Parse(mototest.Require(t, motoPkg).Endpoint)
+	require.NoError(t, err)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	p := &lossyProxy{lose: lose}
+	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		form, _ := url.ParseQuery(string(body))
+		p.mu.Lock()
+		lost := form.Get("Action") == "Publish" && p.lose > 0
+		if lost {
+			p.lose--
+		}
+		p.mu.Unlock()
+		if !lost {
+			rp.ServeHTTP(w, r)
+			return
+		}
+		rp.ServeHTTP(httptest.NewRecorder(), r) // moto publishes; the answer is lost
+		w.Header().Set("Content-Type", "text/xml")
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = io.WriteString(w, `<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Receiver</Type><Code>InternalError</Code><Message>lost</Message></Error><RequestId>r-lost</RequestId></ErrorResponse>`)
+	}))
+	t.Cleanup(p.Close)
+	return p
+}
+
+// TestMotoLostPublishAnswer: a publish whose answer is lost fails the
+// delivery; the recorder's retry (a second Deliver of the same file) does
+// not store the file again but publishes again. A standard topic then
+// delivers the notification twice (at least once); a FIFO topic once, as
+// the deduplication ID is the message's SHA-256.
+func TestMotoLostPublishAnswer(t *testing.T) {
+	tests := []struct {
+		name   string
+		fifo   bool
+		copies int // notifications of the file in the queue
+	}{
+		{name: "standard topic: at least once", copies: 2},
+		{name: "FIFO topic: deduplicated", fifo: true, copies: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			topic := newMotoTopic(t, true, tt.fifo)
+			proxy := newLossyProxy(t, 1)
+			cfg := mototest.Require(t, motoPkg).Config(1)
+			cfg.BaseEndpoint = aws.String(proxy.URL)
+			pub, err := notify.NewSNS(sns.NewFromConfig(cfg), topic.arn, notify.SNSOptions{})
+			require.NoError(t, err)
+			n, err := notify.New(pub, notify.Options{})
+			require.NoError(t, err)
+			mem := memsink.New()
+			s := notify.Sink(mem, n)
+			ctx := context.Background()
+			f := &trail.LogFile{Bucket: "audit-bucket", Key: "AWSLogs/" + mototest.AccountID + "/CloudTrail/" + mototest.Region + "/2026/03/01/f.json.gz"}
+			err = s.Deliver(ctx, f)
+			require.ErrorContains(t, err, "stored, notification failed")
+			assert.NotErrorIs(t, err, trail.ErrPermanent, "a 500 is retried")
+			require.NoError(t, s.Deliver(ctx, f), "the recorder's retry")
+			assert.Len(t, mem.Keys(), 1, "stored once")
+			var got []string
+			for _, b := range topic.receiveAll(t) {
+				got = append(got, notification(t, b).S3ObjectKey...)
+			}
+			assert.Equal(t, slices.Repeat([]string{f.Key}, tt.copies), got)
 		})
 	}
 }
