@@ -248,6 +248,7 @@ func TestCorpusThroughRecorder(t *testing.T) {
 // corpusRefused lists the corpus records Record refuses, with the reason:
 // placeholders of AWS's documentation that are not in AWS's format.
 var corpusRefused = map[string]string{
+	"awsdocs-aws-codestar-user-guide.json item 1":                 "awsRegion: want lower-case letters",
 	"awsdocs-aws-server-migration-service-user-guide.json item 1": "recipientAccountId: want 12 digits",
 	"awsdocs-amazon-comprehend-developer-guide.json item 1":       "recipientAccountId: want 12 digits",
 	"awsdocs-amazon-comprehend-developer-guide.json item 2":       "recipientAccountId: want 12 digits",
