@@ -77,6 +77,8 @@ func TestStatsString(t *testing.T) {
 			BytesDelivered: 2048, FilesFailed: 7, Retries: 8, DigestsDelivered: 9, DigestsFailed: 10, HistoryErrors: 11},
 			"recorded 100 (invalid 1, unselected 2, overloaded 3, dropped 4, queued 5); files delivered 6 (2.0 KiB), failed 7, retries 8; digests delivered 9, failed 10; history errors 11"},
 		{trail.Stats{BytesDelivered: 3 << 29}, "recorded 0 (invalid 0, unselected 0, overloaded 0, dropped 0, queued 0); files delivered 0 (1.5 GiB), failed 0, retries 0; digests delivered 0, failed 0; history errors 0"},
+		{trail.Stats{Recorded: 3, SpoolBytes: 3 << 20, SpoolEvents: 3, SpoolUnsent: 2, SpoolSyncs: 4, SpoolCorrupt: 1},
+			"recorded 3 (invalid 0, unselected 0, overloaded 0, dropped 0, queued 0); files delivered 0 (0 B), failed 0, retries 0; digests delivered 0, failed 0; history errors 0; spool 3.0 MiB, events 3 (unsent 2), syncs 4, corrupt 1"},
 	}
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, tt.s.String())

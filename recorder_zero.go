@@ -28,6 +28,10 @@ func withIdentity(ev *Event, id UserIdentity) *Event {
 // String formats the counters for people:
 //
 //	recorded 100 (invalid 0, unselected 0, overloaded 0, dropped 0, queued 0); files delivered 3 (2.0 KiB), failed 0, retries 0; digests delivered 1, failed 0; history errors 0
+//
+// With a spool, it ends with the spool's counters:
+//
+//	…; spool 1.5 MiB, events 100 (unsent 20), syncs 12, corrupt 0
 func (s Stats) String() string {
 	b := make([]byte, 0, 192)
 	b = append(b, "recorded "...)
@@ -56,6 +60,18 @@ func (s Stats) String() string {
 	b = strconv.AppendUint(b, s.DigestsFailed, 10)
 	b = append(b, "; history errors "...)
 	b = strconv.AppendUint(b, s.HistoryErrors, 10)
+	if s.SpoolBytes > 0 { // a spool's log is never empty (segment headers)
+		b = append(b, "; spool "...)
+		b = append(b, byteSize(uint64(s.SpoolBytes))...)
+		b = append(b, ", events "...)
+		b = strconv.AppendUint(b, s.SpoolEvents, 10)
+		b = append(b, " (unsent "...)
+		b = strconv.AppendInt(b, s.SpoolUnsent, 10)
+		b = append(b, "), syncs "...)
+		b = strconv.AppendUint(b, s.SpoolSyncs, 10)
+		b = append(b, ", corrupt "...)
+		b = strconv.AppendUint(b, s.SpoolCorrupt, 10)
+	}
 	return string(b)
 }
 

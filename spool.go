@@ -81,14 +81,24 @@ const (
 )
 
 // SpoolCorruptError reports damaged bytes found in the spool when the
-// recorder started: the records in them could not be recovered. It wraps
+// recorder started. The log's frames carry their length, index and a
+// CRC-32C checksum: past damage inside a segment, recovery resynchronises
+// on the next frame that checks out and recovers everything after it, so
+// only the records the damaged bytes held are lost. It wraps
 // ErrSpoolCorrupt.
 type SpoolCorruptError struct {
 	Dir     string // the spool directory
 	Segment string // file name of the damaged segment
 	Offset  int64  // where the damage starts
-	Bytes   int64  // bytes not read
-	Records int64  // records lost, or -1 when unknown (a torn tail)
+	Bytes   int64  // damaged bytes skipped
+	First   uint64 // log index of the first record lost
+	// Records is the number of records lost, or -1 when unknown (damage
+	// that runs to the end of the log: a write torn by a crash or a power
+	// cut, which Record had not acknowledged unless it was a power cut
+	// under SyncOnInterval).
+	Records int64
+	// Resumed reports that recovery read on after the damage.
+	Resumed bool
 	Reason  string
 }
 
@@ -101,8 +111,15 @@ func (e *SpoolCorruptError) Error() string {
 	if e.Records >= 0 {
 		n = fmt.Sprintf("%d records", e.Records)
 	}
-	return fmt.Sprintf("trail: spool %s: segment %s: %s at offset %d: %d bytes, %s, cannot be recovered",
-		e.Dir, e.Segment, e.Reason, e.Offset, e.Bytes, n)
+	if e.Records != 0 {
+		n += fmt.Sprintf(" from log index %d", e.First)
+	}
+	what := "cannot be recovered"
+	if e.Resumed {
+		what = "skipped; the records after them were recovered"
+	}
+	return fmt.Sprintf("trail: spool %s: segment %s: %s at offset %d: %d bytes, %s, %s",
+		e.Dir, e.Segment, e.Reason, e.Offset, e.Bytes, n, what)
 }
 
 // Unwrap returns ErrSpoolCorrupt.
@@ -166,8 +183,7 @@ type spool struct {
 
 	bufCap, itemsCap int // committer: sizes for new groups
 
-	syncs, groups atomic.Uint64
-	dirty         atomic.Bool // appended since the last sync (SyncOnInterval)
+	dirty atomic.Bool // appended since the last sync (SyncOnInterval)
 }
 
 // group is one group commit: the frames of the events that arrived while
@@ -229,10 +245,19 @@ func (r *Recorder) openSpool(cfg Spool) (*spool, error) {
 	if err != nil {
 		return nil, fmt.Errorf("trail: open spool %s: %w", cfg.Dir, err)
 	}
-	for _, d := range damage {
-		r.warn(&SpoolCorruptError{Dir: cfg.Dir, Segment: d.Segment, Offset: d.Offset, Bytes: d.Bytes, Records: d.Records, Reason: d.Reason})
-	}
 	rec.end = l.NextIndex()
+	for _, d := range damage {
+		r.warn(&SpoolCorruptError{Dir: cfg.Dir, Segment: d.Segment, Offset: d.Offset, Bytes: d.Bytes,
+			First: d.First, Records: d.Records, Resumed: d.Resumed, Reason: d.Reason})
+		if d.Records != 0 {
+			end := rec.end // unknown count: up to the end of the log
+			if d.Records > 0 {
+				end = d.First + uint64(d.Records)
+			}
+			rec.lost = append(rec.lost, idxRange{d.First, end})
+		}
+		r.stats.spoolCorrupt.Add(1)
+	}
 	for _, e := range rec.errs {
 		r.warn(e)
 	}
@@ -327,6 +352,8 @@ func (s *spool) record(ctx context.Context, it *item) error {
 		r.stats.recorded.Add(1)
 		if it.mask == 0 {
 			r.stats.unselected.Add(1) // for history only
+		} else {
+			r.stats.spoolEvents.Add(1)
 		}
 		return nil
 	case <-ctx.Done():
@@ -376,7 +403,6 @@ func (s *spool) run() {
 				if err := s.log.Sync(); err != nil {
 					s.r.warn(fmt.Errorf("trail: spool sync: %w", err))
 				}
-				s.syncs.Add(1)
 			}
 		case <-s.stop:
 			s.commit()
@@ -407,13 +433,11 @@ func (s *spool) commit() {
 		if err == nil {
 			if s.cfg.Sync == SyncGroupCommit {
 				err = s.log.Sync()
-				s.syncs.Add(1)
 			} else {
 				s.dirty.Store(true)
 			}
 		}
 	}
-	s.groups.Add(1)
 	if err != nil {
 		s.r.warn(fmt.Errorf("trail: spool write: %w", err))
 		kept := g.items[:0]
@@ -483,6 +507,20 @@ func (s *spool) stored(f *spoolFile) {
 	s.omu.Lock()
 	delete(s.outstanding, f)
 	s.omu.Unlock()
+}
+
+// unsentInFiles is the number of events in log files some sink has not
+// stored yet.
+func (s *spool) unsentInFiles() int64 {
+	s.omu.Lock()
+	defer s.omu.Unlock()
+	var n int64
+	for f := range s.outstanding {
+		if f.digest == nil {
+			n += int64(f.cut.records)
+		}
+	}
+	return n
 }
 
 // lowWater returns the lowest log index still needed by an outstanding file.

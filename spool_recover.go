@@ -3,6 +3,7 @@ package trail
 import (
 	"encoding/json"
 	"fmt"
+	"sort"
 	"time"
 )
 
@@ -22,12 +23,59 @@ type recovery struct {
 	digestIdx  []uint64
 	checkpoint *checkpoint
 	cpIdx      uint64
-	lastCut    map[streamName]uint64 // per stream, the last event index of its newest cut
 	events     int
 	errs       []error
+	lost       []idxRange // log indexes of records damage took (from Open's reports)
+	damaged    []bool     // per cut: some of its events were lost to damage
 }
 
-func newRecovery() *recovery { return &recovery{lastCut: map[streamName]uint64{}} }
+// idxRange is a range [first, end) of log indexes.
+type idxRange struct{ first, end uint64 }
+
+func newRecovery() *recovery { return &recovery{} }
+
+// lostIn reports whether damage took a record with an index in [first, last].
+func (rc *recovery) lostIn(first, last uint64) bool {
+	for _, l := range rc.lost {
+		if l.first <= last && first < l.end {
+			return true
+		}
+	}
+	return false
+}
+
+// coverage tells, per stream, the index ranges of the intact cut files:
+// an event in one is delivered with that file, not replayed.
+type coverage map[streamName][][2]uint64
+
+func (cv coverage) add(k streamName, first, last uint64) {
+	cv[k] = append(cv[k], [2]uint64{first, last})
+}
+
+func (cv coverage) sort() {
+	for _, rs := range cv {
+		sort.Slice(rs, func(i, j int) bool { return rs[i][0] < rs[j][0] })
+	}
+}
+
+// between reports whether a range of k starts in (after, before).
+func (cv coverage) between(k streamName, after, before uint64) bool {
+	rs := cv[k]
+	i := sort.Search(len(rs), func(i int) bool { return rs[i][0] > after })
+	return i < len(rs) && rs[i][0] < before
+}
+
+// in reports whether idx is in a range of k (after sort).
+func (cv coverage) in(k streamName, idx uint64) bool {
+	rs := cv[k]
+	i := sort.Search(len(rs), func(i int) bool { return rs[i][0] > idx })
+	for j := i - 1; j >= 0 && j >= i-4; j-- {
+		if rs[j][0] <= idx && idx <= rs[j][1] {
+			return true
+		}
+	}
+	return false
+}
 
 // scan reads one record during Open. Undecodable records are reported, not
 // fatal.
@@ -46,8 +94,6 @@ func (rc *recovery) scan(idx uint64, p []byte) error {
 		if c, err = decodeCutRec(p); err == nil {
 			rc.cuts = append(rc.cuts, c)
 			rc.cutIdx = append(rc.cutIdx, idx)
-			k := streamName{c.trail, c.account, c.region, c.insight}
-			rc.lastCut[k] = max(rc.lastCut[k], c.last)
 		}
 	case recDigest:
 		d := new(Digest)
@@ -96,7 +142,7 @@ func (rc *recovery) chains() map[streamName]*recoveredChain {
 	i, j := 0, 0
 	for i < len(rc.cuts) || j < len(rc.digests) {
 		if j >= len(rc.digests) || (i < len(rc.cuts) && rc.cutIdx[i] < rc.digestIdx[j]) {
-			if c := &rc.cuts[i]; !c.insight && (rc.checkpoint == nil || rc.cutIdx[i] > rc.cpIdx) {
+			if c := &rc.cuts[i]; !c.insight && !rc.isDamaged(i) && (rc.checkpoint == nil || rc.cutIdx[i] > rc.cpIdx) {
 				ch := get(streamName{c.trail, c.account, c.region, false})
 				ch.files = append(ch.files, c.digestFile(""))
 			}
@@ -112,6 +158,8 @@ func (rc *recovery) chains() map[streamName]*recoveredChain {
 	}
 	return out
 }
+
+func (rc *recovery) isDamaged(i int) bool { return i < len(rc.damaged) && rc.damaged[i] }
 
 // lowWater is where the recovered log's needed records start.
 func (rc *recovery) lowWater(first uint64) uint64 {
@@ -137,6 +185,27 @@ func (r *Recorder) recoverSpool(p *pipe, cs *chainStage, now time.Time) {
 			byName[ts.name] = ts
 		}
 	}
+	// Files that damage took events of: their surviving events go into new
+	// files (a file of the same key but other bytes would contradict a
+	// digest); the others are delivered again as they were.
+	cov := coverage{}
+	rc.damaged = make([]bool, len(rc.cuts))
+	for i := range rc.cuts {
+		c := &rc.cuts[i]
+		if c.first < low {
+			continue
+		}
+		if ts := byName[c.trail]; ts != nil && rc.lostIn(c.first, c.last) {
+			t := ts.config()
+			if _, err := s.rebuild(c, &t); err != nil {
+				rc.damaged[i] = true
+				r.warn(fmt.Errorf("%w: spool %s: file %s of trail %q lost records to damage: its surviving events go into a new file (if a sink stored %s before the crash, they are there twice) and %s is left out of digests",
+					ErrSpoolCorrupt, s.cfg.Dir, c.key, c.trail, c.key, c.key))
+				continue
+			}
+		}
+		cov.add(streamName{c.trail, c.account, c.region, c.insight}, c.first, c.last)
+	}
 	// Chains.
 	for k, rch := range rc.chains() {
 		ts := byName[k.trail]
@@ -159,8 +228,8 @@ func (r *Recorder) recoverSpool(p *pipe, cs *chainStage, now time.Time) {
 	var lost []string
 	for i := range rc.cuts {
 		c := rc.cuts[i]
-		if c.first < low {
-			continue // stored everywhere before the log was truncated
+		if c.first < low || rc.damaged[i] {
+			continue // stored everywhere before the log was truncated, or damaged
 		}
 		ts := byName[c.trail]
 		if ts == nil {
@@ -196,6 +265,12 @@ func (r *Recorder) recoverSpool(p *pipe, cs *chainStage, now time.Time) {
 	if rc.events == 0 {
 		return
 	}
+	// A file of replayed events must not span an intact file of its stream
+	// (a later recovery rebuilds a file from the stream's events in its
+	// range of indexes): the replayed batch is cut where one lies between
+	// two of its events, and at the end if one lies after its first.
+	cov.sort()
+	lastIdx := map[batchKey]uint64{}
 	var replayed int
 	err := s.log.Read(low, rc.end, func(idx uint64, pl []byte) error {
 		if len(pl) == 0 || pl[0] != recEvent {
@@ -209,18 +284,30 @@ func (r *Recorder) recoverSpool(p *pipe, cs *chainStage, now time.Time) {
 		rec := e.json
 		insight := isInsightRecord(rec)
 		for _, name := range e.trails {
-			if last, ok := rc.lastCut[streamName{name, e.account, e.region, insight}]; ok && idx <= last {
+			k := streamName{name, e.account, e.region, insight}
+			if cov.in(k, idx) {
 				continue // in a cut file, delivered again above
 			}
 			ts := byName[name]
 			if ts == nil {
 				continue
 			}
+			bk := batchKey{trail: ts, account: e.account, region: e.region, insight: insight}
+			if b := p.batches[bk]; b != nil && len(b.ends) > 0 && cov.between(k, lastIdx[bk], idx) {
+				p.cut(b, now)
+			}
+			lastIdx[bk] = idx
 			p.addTo(ts, e.account, e.region, insight, rec, e.eventTime, idx, now, nil)
 			replayed++
 		}
 		return nil
 	})
+	for bk := range lastIdx {
+		k := streamName{bk.trail.name, bk.account, bk.region, bk.insight}
+		if b := p.batches[bk]; b != nil && len(b.ends) > 0 && cov.between(k, b.first, ^uint64(0)) {
+			p.cut(b, now)
+		}
+	}
 	if err != nil {
 		r.warn(fmt.Errorf("trail: spool %s: replaying open batches: %w", s.cfg.Dir, err))
 	}

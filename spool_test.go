@@ -2,6 +2,7 @@ package trail_test
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -319,5 +320,132 @@ func TestSpoolDirBelongsToOneRecorder(t *testing.T) {
 	require.ErrorContains(t, err, "in use")
 	require.NoError(t, rec.Close(context.Background()))
 	rec = spoolRecorder(t, dir, memsink.New(), nil)
+	require.NoError(t, rec.Close(context.Background()))
+}
+
+// spoolFrames returns the byte ranges [start, end) of the frames of a spool
+// segment (a 16-byte segment header, then frames of a 16-byte header —
+// length, checksum, index — and the payload).
+func spoolFrames(t *testing.T, seg []byte) [][2]int {
+	t.Helper()
+	var out [][2]int
+	for off := 16; off+16 <= len(seg); {
+		n := int(binary.LittleEndian.Uint32(seg[off:]))
+		end := off + 16 + n
+		require.LessOrEqual(t, end, len(seg), "intact segment")
+		out = append(out, [2]int{off, end})
+		off = end
+	}
+	return out
+}
+
+// TestSpoolBitFlips flips one bit at offsets all over a spool whose sink
+// was down (events, cut records, digests): recovery resynchronises past the
+// damaged frame, reports it, and every acknowledged event outside that
+// frame is delivered, once, in a file a digest lists.
+func TestSpoolBitFlips(t *testing.T) {
+	dir := t.TempDir()
+	down := memsink.New()
+	down.FailWith(errors.New("sink down"))
+	rec := spoolRecorder(t, dir, down, func(c *trail.Config) { c.Logger = slog.New(slog.DiscardHandler) })
+	ids := recordIDs(t, rec, "Create", 300)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	require.ErrorIs(t, rec.Close(ctx), trail.ErrUndelivered)
+	segs, err := filepath.Glob(filepath.Join(dir, "*.wal"))
+	require.NoError(t, err)
+	require.Len(t, segs, 1)
+	orig, err := os.ReadFile(segs[0])
+	require.NoError(t, err)
+	frames := spoolFrames(t, orig)
+	var offsets []int
+	for k := 0; k < len(frames); k += max(len(frames)/12, 1) {
+		f := frames[k]
+		offsets = append(offsets, f[0]+1, f[0]+9, (f[0]+f[1])/2) // length, index, payload
+	}
+	for _, f := range frames {
+		if orig[f[0]+16] != 'E' { // cut, digest and checkpoint records
+			offsets = append(offsets, (f[0]+f[1])/2)
+		}
+	}
+	last := frames[len(frames)-1]
+	offsets = append(offsets, 3, last[0]+5, last[1]-1)
+	for _, off := range offsets {
+		t.Run(fmt.Sprint(off), func(t *testing.T) {
+			hit := [2]int{0, 16}
+			for _, f := range frames {
+				if f[0] <= off && off < f[1] {
+					hit = f
+				}
+			}
+			d := t.TempDir()
+			b := append([]byte(nil), orig...)
+			b[off] ^= 1 << (off % 8)
+			require.NoError(t, os.WriteFile(filepath.Join(d, filepath.Base(segs[0])), b, 0o600))
+			var errs errorLog
+			up := memsink.New()
+			rec := spoolRecorder(t, d, up, func(c *trail.Config) {
+				c.OnError = errs.add
+				c.Logger = slog.New(slog.DiscardHandler)
+			})
+			require.NoError(t, rec.Close(context.Background()))
+			var ce *trail.SpoolCorruptError
+			for _, err := range errs.all() {
+				if errors.As(err, &ce) {
+					break
+				}
+			}
+			require.NotNil(t, ce, "damage reported: %v", errs.all())
+			require.Equal(t, int64(hit[0]), ce.Offset, "%v", ce)
+			got := deliveredIDs(t, up.Files())
+			damaged := string(orig[hit[0]:hit[1]])
+			for _, id := range ids {
+				require.LessOrEqualf(t, len(got[id]), 1, "event %s delivered in %v", id, got[id])
+				if len(got[id]) == 0 {
+					require.Containsf(t, damaged, id, "event %s lost, not in the damaged frame (%v)", id, ce)
+				}
+			}
+			requireDigested(t, up.Files(), up.Digests())
+			t.Logf("record kind %q: %v", orig[hit[0]+16], ce)
+		})
+	}
+}
+
+// TestSpoolStats: the spool's counters follow what it holds: events
+// written, events no sink has yet (while the sink is down, and none once
+// it is up), fsyncs, bytes, and the damage found at start.
+func TestSpoolStats(t *testing.T) {
+	dir := t.TempDir()
+	sink := memsink.New()
+	sink.FailWith(errors.New("sink down"))
+	rec := spoolRecorder(t, dir, sink, func(c *trail.Config) {
+		c.Logger = slog.New(slog.DiscardHandler)
+		c.Retry = trail.RetryPolicy{Initial: time.Millisecond, Max: time.Millisecond}
+	})
+	recordIDs(t, rec, "Create", 120)
+	st := rec.Stats()
+	require.Equal(t, uint64(120), st.SpoolEvents)
+	// Cut files are counted once the chain stage has them.
+	require.Eventually(t, func() bool { return rec.Stats().SpoolUnsent == 120 }, 10*time.Second, time.Millisecond,
+		"every event waits for the sink: %v", rec.Stats())
+	st = rec.Stats()
+	require.Positive(t, st.SpoolSyncs)
+	require.Greater(t, st.SpoolBytes, int64(120*100))
+	require.Zero(t, st.SpoolCorrupt)
+	require.Contains(t, st.String(), "; spool ")
+	sink.FailWith(nil)
+	require.NoError(t, rec.Flush(context.Background()))
+	require.Zero(t, rec.Stats().SpoolUnsent, "the sink took every file")
+	require.NoError(t, rec.Close(context.Background()))
+
+	segs, err := filepath.Glob(filepath.Join(dir, "*.wal"))
+	require.NoError(t, err)
+	f, err := os.OpenFile(segs[len(segs)-1], os.O_WRONLY|os.O_APPEND, 0)
+	require.NoError(t, err)
+	_, err = f.Write([]byte("torn"))
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	rec = spoolRecorder(t, dir, memsink.New(), func(c *trail.Config) { c.Logger = slog.New(slog.DiscardHandler) })
+	require.Equal(t, uint64(1), rec.Stats().SpoolCorrupt)
 	require.NoError(t, rec.Close(context.Background()))
 }

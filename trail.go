@@ -30,12 +30,32 @@ type Stats struct {
 	// as a *HistoryError.
 	HistoryDropped uint64
 	Queued         int // events waiting in the ingest queue now
+
+	// Spool counters: zero without Config.Spool.
+
+	// SpoolBytes is the size of the spool's log on disk now; it shrinks
+	// as files are stored by every sink and the log is truncated.
+	SpoolBytes int64
+	// SpoolEvents counts the events written to the spool since New (each
+	// one acknowledged by Record once its write, and under SyncGroupCommit
+	// its fsync, was done).
+	SpoolEvents uint64
+	// SpoolUnsent is the number of events in the spool that some sink has
+	// not stored yet: in open batches, or in files waiting for (or being
+	// retried by) a sink. An event selected by two trails counts twice.
+	SpoolUnsent int64
+	// SpoolSyncs counts the fsyncs of the spool's log.
+	SpoolSyncs uint64
+	// SpoolCorrupt counts the damaged byte ranges New found in the spool,
+	// each reported as a *SpoolCorruptError.
+	SpoolCorrupt uint64
 }
 
 type stats struct {
 	recorded, invalid, unselected, overloaded, dropped            atomic.Uint64
 	filesDelivered, filesFailed, retries, bytesDelivered, histErr atomic.Uint64
 	digestsDelivered, digestsFailed, histDropped                  atomic.Uint64
+	spoolEvents, spoolCorrupt                                     atomic.Uint64
 	unbatched                                                     atomic.Int64 // events in open batches
 }
 
@@ -514,7 +534,7 @@ func (r *Recorder) Stats() Stats {
 		return Stats{}
 	}
 	s := &r.stats
-	return Stats{
+	st := Stats{
 		Recorded: s.recorded.Load(), Invalid: s.invalid.Load(), Unselected: s.unselected.Load(),
 		Overloaded: s.overloaded.Load(), Dropped: s.dropped.Load(),
 		FilesDelivered: s.filesDelivered.Load(), FilesFailed: s.filesFailed.Load(), Retries: s.retries.Load(),
@@ -522,4 +542,12 @@ func (r *Recorder) Stats() Stats {
 		DigestsFailed: s.digestsFailed.Load(), HistoryErrors: s.histErr.Load(),
 		HistoryDropped: s.histDropped.Load(), Queued: len(r.queue),
 	}
+	if sp := r.spool; sp != nil {
+		st.SpoolBytes = sp.log.Size()
+		st.SpoolEvents = s.spoolEvents.Load()
+		st.SpoolUnsent = s.unbatched.Load() + sp.unsentInFiles()
+		st.SpoolSyncs = sp.log.Syncs()
+		st.SpoolCorrupt = s.spoolCorrupt.Load()
+	}
+	return st
 }

@@ -1,18 +1,20 @@
 // Package wal is the recorder's write-ahead log: numbered records in segment
-// files, each record framed by its length and a CRC-32C checksum.
+// files, each record framed by its length, its index and a CRC-32C checksum.
 //
 // # Layout
 //
 // A log is a directory of segment files named by the index of their first
 // record (%020d.wal). A segment starts with a 16-byte header (the magic
-// "trailwal" and the first index, little-endian) followed by frames:
+// "trailwl2" and the first index, little-endian) followed by frames:
 //
 //	uint32 length of payload (little-endian)
-//	uint32 CRC-32C (Castagnoli) of the length bytes and the payload
+//	uint32 CRC-32C (Castagnoli) of the length bytes, the payload and the index bytes
+//	uint64 index of the record (little-endian)
 //	payload
 //
 // Record indexes are consecutive across segments; a record never spans two
-// segments.
+// segments. Each frame carries its index so that a reader that lost its
+// place (damaged bytes) knows exactly which records the damage held.
 //
 // # Durability
 //
@@ -25,13 +27,17 @@
 //
 // # Damage
 //
-// Open reads every segment and checks every frame. A frame whose checksum or
-// length does not hold ends its segment: the rest of that segment is
-// reported as a *CorruptError (wrapping ErrCorrupt) with the byte count and,
-// when a later segment tells, the number of records lost. A torn tail of the
-// last segment (a crash during a write) is reported the same way and cut
-// off, so that new records follow the last good one. Nothing is dropped
-// without a report, and bad input never panics.
+// Open reads every segment and checks every frame. At a frame whose length,
+// checksum or index does not hold, Open resynchronises: it scans forward for
+// the next frame that checks out (its checksum holds and its index is one the
+// skipped bytes can account for) and goes on from there. Every skipped range
+// is reported as a *CorruptError (wrapping ErrCorrupt) with its offset, its
+// byte count, the index of the first record it held and how many records it
+// held. Damage that runs to the end of the last segment (a torn write after a
+// crash) is reported the same way and cut off, so that new records follow
+// the last good one; a skipped range inside a segment stays in the file and
+// Read steps over it. Nothing is dropped without a report, and bad input
+// never panics.
 package wal
 
 import (
@@ -47,6 +53,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // ErrCorrupt is wrapped by every *CorruptError.
@@ -64,11 +71,11 @@ var ErrClosed = errors.New("wal: log closed")
 const MaxRecord = 64 << 20
 
 // HeaderSize is the size of a frame header.
-const HeaderSize = 8
+const HeaderSize = 16
 
 const (
 	segHeaderSize = 16
-	segMagic      = "trailwal"
+	segMagic      = "trailwl2"
 	segSuffix     = ".wal"
 	// DefaultSegmentSize is the size at which Append starts a new segment.
 	DefaultSegmentSize = 64 << 20
@@ -80,11 +87,18 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 type CorruptError struct {
 	Segment string // file name of the segment
 	Offset  int64  // where the damage starts
-	Bytes   int64  // bytes from Offset to the end of the segment, not read
-	// Records is the number of records lost, when a later segment's first
-	// index tells it; -1 when unknown (a torn tail of the last segment,
-	// which usually holds one partly written group).
+	Bytes   int64  // damaged bytes from Offset, not read
+	// First is the index of the first record the damaged bytes held (the
+	// record due at Offset).
+	First uint64
+	// Records is the number of records lost: exact when reading resumed
+	// after the damage (Resumed) or a later segment's first index tells it;
+	// -1 when unknown (damage that runs to the end of the last segment,
+	// usually one partly written group).
 	Records int64
+	// Resumed reports that the records after the damage were read: the
+	// damage was a range inside the segment, not its end.
+	Resumed bool
 	Reason  string
 }
 
@@ -94,13 +108,21 @@ func (e *CorruptError) Error() string {
 	if e.Records >= 0 {
 		n = strconv.FormatInt(e.Records, 10) + " records"
 	}
-	return fmt.Sprintf("wal: segment %s: %s at offset %d: %d bytes (%s) cannot be read", e.Segment, e.Reason, e.Offset, e.Bytes, n)
+	if e.Records != 0 {
+		n += " from index " + strconv.FormatUint(e.First, 10)
+	}
+	what := "cannot be read"
+	if e.Resumed {
+		what = "skipped, reading resumed after them"
+	}
+	return fmt.Sprintf("wal: segment %s: %s at offset %d: %d bytes (%s) %s", e.Segment, e.Reason, e.Offset, e.Bytes, n, what)
 }
 
 // Unwrap returns ErrCorrupt.
 func (e *CorruptError) Unwrap() error { return ErrCorrupt }
 
-// AppendFrame appends payload framed (length, CRC-32C, payload) to dst.
+// AppendFrame appends payload framed to dst. The frame's index is filled
+// in by Append.
 func AppendFrame(dst, payload []byte) []byte {
 	off := len(dst)
 	dst = append(dst, make([]byte, HeaderSize)...)
@@ -109,38 +131,69 @@ func AppendFrame(dst, payload []byte) []byte {
 	return dst
 }
 
-// SealFrame fills in the header of frame, whose payload follows a reserved
-// HeaderSize bytes: callers that encode the payload in place reserve the
-// header, append the payload, and seal.
+// SealFrame fills in the length and the payload's part of the checksum of
+// frame, whose payload follows a reserved HeaderSize bytes: callers that
+// encode the payload in place reserve the header, append the payload, and
+// seal. Append stamps the index and completes the checksum.
 func SealFrame(frame []byte) {
 	n := len(frame) - HeaderSize
 	binary.LittleEndian.PutUint32(frame[0:4], uint32(n))
 	c := crc32.Update(0, castagnoli, frame[0:4])
 	c = crc32.Update(c, castagnoli, frame[HeaderSize:])
 	binary.LittleEndian.PutUint32(frame[4:8], c)
+	clear(frame[8:HeaderSize])
+}
+
+// stamp gives the n sealed frames in frames the indexes first, first+1, …
+// and completes their checksums.
+func stamp(frames []byte, n int, first uint64) error {
+	off := 0
+	for k := range n {
+		if len(frames)-off < HeaderSize {
+			return fmt.Errorf("wal: append: %d frames announced, %d found", n, k)
+		}
+		f := frames[off:]
+		size := HeaderSize + int(binary.LittleEndian.Uint32(f[0:4]))
+		if size > len(f) {
+			return fmt.Errorf("wal: append: frame %d overruns the buffer", k)
+		}
+		binary.LittleEndian.PutUint64(f[8:16], first+uint64(k))
+		c := crc32.Update(binary.LittleEndian.Uint32(f[4:8]), castagnoli, f[8:16])
+		binary.LittleEndian.PutUint32(f[4:8], c)
+		off += size
+	}
+	if off != len(frames) {
+		return fmt.Errorf("wal: append: %d bytes after the %d frames announced", len(frames)-off, n)
+	}
+	return nil
+}
+
+// frameSum is the checksum a frame with header h and payload p must carry.
+func frameSum(h, p []byte) uint32 {
+	c := crc32.Update(0, castagnoli, h[0:4])
+	c = crc32.Update(c, castagnoli, p)
+	return crc32.Update(c, castagnoli, h[8:16])
 }
 
 // DecodeFrame decodes the frame at the start of b: its payload (a sub-slice
-// of b) and the frame's total size. io.ErrUnexpectedEOF means b ends inside
-// the frame; any other error means the frame is damaged.
-func DecodeFrame(b []byte) (payload []byte, size int, err error) {
+// of b), its index and the frame's total size. io.ErrUnexpectedEOF means b
+// ends inside the frame; any other error means the frame is damaged.
+func DecodeFrame(b []byte) (payload []byte, index uint64, size int, err error) {
 	if len(b) < HeaderSize {
-		return nil, 0, io.ErrUnexpectedEOF
+		return nil, 0, 0, io.ErrUnexpectedEOF
 	}
 	n := binary.LittleEndian.Uint32(b[0:4])
 	if n > MaxRecord {
-		return nil, 0, fmt.Errorf("record length %d over the %d-byte limit", n, MaxRecord)
+		return nil, 0, 0, fmt.Errorf("record length %d over the %d-byte limit", n, MaxRecord)
 	}
 	if uint64(len(b)-HeaderSize) < uint64(n) {
-		return nil, 0, io.ErrUnexpectedEOF
+		return nil, 0, 0, io.ErrUnexpectedEOF
 	}
 	end := HeaderSize + int(n)
-	c := crc32.Update(0, castagnoli, b[0:4])
-	c = crc32.Update(c, castagnoli, b[HeaderSize:end])
-	if c != binary.LittleEndian.Uint32(b[4:8]) {
-		return nil, 0, errors.New("checksum mismatch")
+	if frameSum(b, b[HeaderSize:end]) != binary.LittleEndian.Uint32(b[4:8]) {
+		return nil, 0, 0, errors.New("checksum mismatch")
 	}
-	return b[HeaderSize:end:end], end, nil
+	return b[HeaderSize:end:end], binary.LittleEndian.Uint64(b[8:16]), end, nil
 }
 
 // Options configure a log.
@@ -153,8 +206,12 @@ type Options struct {
 type segment struct {
 	first uint64 // index of its first record
 	name  string
-	size  int64
+	size  int64  // bytes up to the end of its last intact frame
+	holes []hole // damaged ranges before size, which Read steps over
 }
+
+// hole is a damaged byte range [off, end) of a segment.
+type hole struct{ off, end int64 }
 
 // Log is an open write-ahead log.
 type Log struct {
@@ -169,6 +226,7 @@ type Log struct {
 	err    error     // sticky write error
 	closed bool
 	lock   *os.File // holds the directory's lock
+	syncs  atomic.Uint64
 }
 
 // Open opens (creating if needed) the log in dir and calls fn for every
@@ -203,23 +261,27 @@ func Open(dir string, opts Options, fn func(index uint64, payload []byte) error)
 		if !last {
 			nextFirst = int64(names[i+1].first)
 		}
-		size, count, d, err := scanSegment(dir, s, nextFirst, fn)
+		sc, err := scanSegment(dir, s, nextFirst, fn)
 		if err != nil {
 			return nil, damage, err
 		}
-		if d != nil {
-			damage = append(damage, d)
-			if last {
-				// Cut the torn tail so that appends follow the last good record.
-				if err := truncateFile(filepath.Join(dir, s.name), size); err != nil {
-					return nil, damage, err
-				}
+		damage = append(damage, sc.damage...)
+		if last && sc.cut {
+			// Cut the torn tail so that appends follow the last good record.
+			if err := truncateFile(filepath.Join(dir, s.name), sc.size); err != nil {
+				return nil, damage, err
 			}
 		}
-		s.size = size
+		if last && sc.header && sc.size >= segHeaderSize {
+			// Appends go on in this segment: give it its header again.
+			if err := writeHeader(filepath.Join(dir, s.name), s.first); err != nil {
+				return nil, damage, err
+			}
+		}
+		s.size, s.holes = sc.size, sc.holes
 		l.segs = append(l.segs, s)
-		l.total += size
-		l.next = s.first + count
+		l.total += sc.size
+		l.next = sc.next
 		if !last && l.next < names[i+1].first {
 			l.next = names[i+1].first
 		}
@@ -269,47 +331,135 @@ func listSegments(dir string) ([]segment, error) {
 	return segs, nil
 }
 
-// scanSegment reads one segment, calling fn for each intact record. It
-// returns the size of its intact prefix, the number of records in it, and
-// the damage found after it.
-func scanSegment(dir string, s segment, nextFirst int64, fn func(uint64, []byte) error) (size int64, count uint64, damage *CorruptError, err error) {
+// scanned is what scanSegment found in one segment.
+type scanned struct {
+	size   int64  // bytes up to the end of the last intact frame
+	next   uint64 // index due after its last intact record
+	holes  []hole // damaged ranges before size
+	damage []*CorruptError
+	cut    bool // damage runs to the end: the bytes after size are not records
+	header bool // the segment header is damaged
+}
+
+// scanSegment reads one segment, calling fn for each intact record, in
+// index order, and resynchronising past damage.
+func scanSegment(dir string, s segment, nextFirst int64, fn func(uint64, []byte) error) (sc scanned, err error) {
 	data, err := os.ReadFile(filepath.Join(dir, s.name))
 	if err != nil {
-		return 0, 0, nil, fmt.Errorf("wal: %w", err)
+		return sc, fmt.Errorf("wal: %w", err)
 	}
-	lost := func(off int64, reason string) *CorruptError {
-		d := &CorruptError{Segment: s.name, Offset: off, Bytes: int64(len(data)) - off, Records: -1, Reason: reason}
-		if nextFirst >= 0 {
-			d.Records = max(nextFirst-int64(s.first)-int64(count), 0)
-		}
-		return d
-	}
+	sc.next = s.first
 	if len(data) < segHeaderSize {
 		if len(data) == 0 && nextFirst < 0 {
-			return 0, 0, nil, nil
+			return sc, nil
 		}
-		return 0, 0, lost(0, "short segment header"), nil
+		sc.cut = true
+		sc.damage = append(sc.damage, &CorruptError{Segment: s.name, Bytes: int64(len(data)), First: s.first,
+			Records: lostBefore(nextFirst, s.first), Reason: "short segment header"})
+		return sc, nil
 	}
 	if string(data[:8]) != segMagic || binary.LittleEndian.Uint64(data[8:16]) != s.first {
-		return 0, 0, lost(0, "bad segment header"), nil
+		// The file name tells the first index too: read on.
+		sc.header = true
+		sc.damage = append(sc.damage, &CorruptError{Segment: s.name, Bytes: segHeaderSize, First: s.first,
+			Resumed: true, Reason: "bad segment header"})
 	}
 	off := segHeaderSize
 	for off < len(data) {
-		payload, n, derr := DecodeFrame(data[off:])
-		if derr != nil {
-			reason := derr.Error()
-			if derr == io.ErrUnexpectedEOF {
-				reason = "torn record"
+		payload, idx, n, derr := DecodeFrame(data[off:])
+		if derr == nil && idx >= sc.next {
+			if idx > sc.next {
+				// A frame that checks out but follows a gap: records
+				// missing without damaged bytes (a misplaced write).
+				sc.damage = append(sc.damage, &CorruptError{Segment: s.name, Offset: int64(off), First: sc.next,
+					Records: int64(idx - sc.next), Resumed: true, Reason: "records missing"})
 			}
-			return int64(off), count, lost(int64(off), reason), nil
+			if err := fn(idx, payload); err != nil {
+				return sc, err
+			}
+			sc.next = idx + 1
+			off += n
+			sc.size = int64(off)
+			continue
 		}
-		if err := fn(s.first+count, payload); err != nil {
-			return 0, 0, nil, err
+		reason := "torn record"
+		switch {
+		case derr == nil:
+			reason = fmt.Sprintf("record index %d where %d was due", idx, sc.next)
+		case derr != io.ErrUnexpectedEOF:
+			reason = derr.Error()
 		}
-		count++
-		off += n
+		q, qidx, ok := resync(data, off, sc.next)
+		if !ok {
+			sc.cut = true
+			sc.size = int64(off)
+			sc.damage = append(sc.damage, &CorruptError{Segment: s.name, Offset: int64(off), Bytes: int64(len(data) - off),
+				First: sc.next, Records: lostBefore(nextFirst, sc.next), Reason: reason})
+			return sc, nil
+		}
+		sc.damage = append(sc.damage, &CorruptError{Segment: s.name, Offset: int64(off), Bytes: int64(q - off),
+			First: sc.next, Records: int64(qidx - sc.next), Resumed: true, Reason: reason})
+		sc.holes = append(sc.holes, hole{int64(off), int64(q)})
+		sc.next = qidx
+		off = q
 	}
-	return int64(off), count, nil, nil
+	sc.size = int64(len(data))
+	return sc, nil
+}
+
+// lostBefore is the number of records from next up to the next segment's
+// first, or -1 without a next segment.
+func lostBefore(nextFirst int64, next uint64) int64 {
+	if nextFirst < 0 {
+		return -1
+	}
+	return max(nextFirst-int64(next), 0)
+}
+
+// resync finds the first frame after the damage at from that checks out:
+// its checksum holds and its index is due, or later by no more records than
+// the skipped bytes can hold (each frame takes at least HeaderSize bytes).
+func resync(data []byte, from int, due uint64) (at int, index uint64, ok bool) {
+	for q := from + 1; q+HeaderSize <= len(data); q++ {
+		n := binary.LittleEndian.Uint32(data[q : q+4])
+		if n > MaxRecord || uint64(n) > uint64(len(data)-q-HeaderSize) {
+			continue
+		}
+		idx := binary.LittleEndian.Uint64(data[q+8 : q+16])
+		if idx < due || idx-due > uint64(q-from)/HeaderSize {
+			continue
+		}
+		end := q + HeaderSize + int(n)
+		if frameSum(data[q:], data[q+HeaderSize:end]) == binary.LittleEndian.Uint32(data[q+4:q+8]) {
+			return q, idx, true
+		}
+	}
+	return 0, 0, false
+}
+
+func segHeader(first uint64) []byte {
+	h := make([]byte, segHeaderSize)
+	copy(h, segMagic)
+	binary.LittleEndian.PutUint64(h[8:], first)
+	return h
+}
+
+func writeHeader(path string, first uint64) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("wal: %w", err)
+	}
+	_, err = f.WriteAt(segHeader(first), 0)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("wal: repair segment header: %w", err)
+	}
+	return nil
 }
 
 func truncateFile(path string, size int64) error {
@@ -339,10 +489,7 @@ func (l *Log) newSegment(first uint64) error {
 	if err != nil {
 		return fmt.Errorf("wal: %w", err)
 	}
-	var h [segHeaderSize]byte
-	copy(h[:], segMagic)
-	binary.LittleEndian.PutUint64(h[8:], first)
-	if _, err := f.Write(h[:]); err != nil {
+	if _, err := f.Write(segHeader(first)); err != nil {
 		f.Close()
 		return fmt.Errorf("wal: %w", err)
 	}
@@ -377,8 +524,9 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// Append writes n frames, encoded back to back in frames (AppendFrame), in
-// one write, and returns the index of the first. The frames are handed to
+// Append writes n frames, encoded back to back in frames (AppendFrame or
+// SealFrame), in one write, and returns the index of the first. It stamps
+// the frames' indexes into frames (their payloads are left as they are). The frames are handed to
 // the operating system (they survive a crash of the process) but are
 // durable only after Sync. If the active segment is full, the frames start a
 // new one (after syncing the old). A failed write is cut off again so that
@@ -395,6 +543,7 @@ func (l *Log) Append(frames []byte, n int) (first uint64, err error) {
 	}
 	act := &l.segs[len(l.segs)-1]
 	if act.size > segHeaderSize && act.size+int64(len(frames)) > l.opts.SegmentSize {
+		l.syncs.Add(1)
 		if err := l.f.Sync(); err != nil {
 			return 0, l.fail(err)
 		}
@@ -402,6 +551,9 @@ func (l *Log) Append(frames []byte, n int) (first uint64, err error) {
 			return 0, err
 		}
 		act = &l.segs[len(l.segs)-1]
+	}
+	if err := stamp(frames, n, l.next); err != nil {
+		return 0, err
 	}
 	if _, err := l.f.Write(frames); err != nil {
 		if terr := l.f.Truncate(act.size); terr != nil {
@@ -435,12 +587,17 @@ func (l *Log) Sync() error {
 	if !l.dirty {
 		return nil
 	}
+	l.syncs.Add(1)
 	if err := fdatasync(l.f); err != nil {
 		return l.fail(err)
 	}
 	l.dirty = false
 	return nil
 }
+
+// Syncs counts the fsyncs of the log's segments (by Sync, Close, and when a
+// segment is full).
+func (l *Log) Syncs() uint64 { return l.syncs.Load() }
 
 // NextIndex is the index the next appended record gets.
 func (l *Log) NextIndex() uint64 {
@@ -530,7 +687,7 @@ func (l *Log) Read(from, to uint64, fn func(index uint64, payload []byte) error)
 }
 
 // readSegment streams the first s.size bytes of a segment (its intact,
-// completely written prefix).
+// completely written prefix), stepping over the holes Open found.
 func readSegment(path string, s segment, from, to uint64, buf []byte, fn func(uint64, []byte) error) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -545,7 +702,16 @@ func readSegment(path string, s segment, from, to uint64, buf []byte, fn func(ui
 		return &CorruptError{Segment: s.name, Offset: off, Records: -1, Reason: reason}
 	}
 	off := int64(segHeaderSize)
-	for idx := s.first; ; idx++ {
+	holes := s.holes
+	for {
+		if len(holes) > 0 && holes[0].off == off {
+			if _, err := br.Discard(int(holes[0].end - off)); err != nil {
+				return buf, bad(off, "torn record")
+			}
+			off = holes[0].end
+			holes = holes[1:]
+			continue
+		}
 		var h [HeaderSize]byte
 		if _, err := io.ReadFull(br, h[:]); err == io.EOF {
 			return buf, nil
@@ -556,6 +722,7 @@ func readSegment(path string, s segment, from, to uint64, buf []byte, fn func(ui
 		if n > MaxRecord {
 			return buf, bad(off, "record length over the limit")
 		}
+		idx := binary.LittleEndian.Uint64(h[8:16])
 		if idx >= to {
 			return buf, errStop
 		}
@@ -573,8 +740,7 @@ func readSegment(path string, s segment, from, to uint64, buf []byte, fn func(ui
 		if _, err := io.ReadFull(br, p); err != nil {
 			return buf, bad(off, "torn record")
 		}
-		c := crc32.Update(0, castagnoli, h[0:4])
-		if crc32.Update(c, castagnoli, p) != binary.LittleEndian.Uint32(h[4:8]) {
+		if frameSum(h[:], p) != binary.LittleEndian.Uint32(h[4:8]) {
 			return buf, bad(off, "checksum mismatch")
 		}
 		if err := fn(idx, p); err != nil {
@@ -596,6 +762,7 @@ func (l *Log) Close() error {
 	l.closed = true
 	var err error
 	if l.dirty && l.err == nil {
+		l.syncs.Add(1)
 		err = fdatasync(l.f)
 	}
 	if cerr := l.f.Close(); err == nil {
