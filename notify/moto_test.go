@@ -10,10 +10,16 @@ package notify_test
 //	bash .ci/moto.sh run -- go test -race -run Moto ./notify/...
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -85,21 +91,28 @@ func (m motoTopic) publisher(t *testing.T, opts notify.SNSOptions) *notify.SNS {
 	return p
 }
 
-// receiveAll drains the queue: moto enqueues during Publish, so everything
-// published is there; received messages stay invisible for the queue's
-// visibility timeout (30 s), so an empty answer means drained.
+// receiveAll drains the queue, deleting what it received (a FIFO queue
+// hands out the next messages of a group only then): moto enqueues during
+// Publish, so everything published is there, and an empty answer means
+// drained.
 func (m motoTopic) receiveAll(t *testing.T) []string {
 	t.Helper()
+	ctx := context.Background()
 	var bodies []string
 	for range 10000 {
-		out, err := m.sqs.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(m.queue), MaxNumberOfMessages: 10})
+		out, err := m.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(m.queue), MaxNumberOfMessages: 10, VisibilityTimeout: 600})
 		require.NoError(t, err)
 		if len(out.Messages) == 0 {
 			return bodies
 		}
-		for _, msg := range out.Messages {
+		del := &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(m.queue)}
+		for i, msg := range out.Messages {
 			bodies = append(bodies, aws.ToString(msg.Body))
+			del.Entries = append(del.Entries, sqstypes.DeleteMessageBatchRequestEntry{Id: aws.String(fmt.Sprint(i)), ReceiptHandle: msg.ReceiptHandle})
 		}
+		res, err := m.sqs.DeleteMessageBatch(ctx, del)
+		require.NoError(t, err)
+		require.Empty(t, res.Failed)
 	}
 	t.Fatal("queue not drained after 10000 receives")
 	return nil
@@ -149,14 +162,16 @@ func TestMotoRecorderNotifies(t *testing.T) {
 		fifo    bool
 		sns     notify.SNSOptions
 		opts    notify.Options
-		perMsg  []int // keys per message, in publish order
+		perMsg  []int // keys per message
 		subject string
+		events  int // recorded events, 2 per file (default 10)
 	}{
 		{name: "a message per file", perMsg: []int{1, 1, 1, 1, 1}},
 		{name: "raw message delivery", raw: true, perMsg: []int{1, 1, 1, 1, 1}},
 		{name: "with subject", sns: notify.SNSOptions{Subject: "CloudTrail log files"}, perMsg: []int{1, 1, 1, 1, 1}, subject: "CloudTrail log files"},
 		{name: "keys gathered, MaxKeys 2", opts: notify.Options{Delay: time.Hour, MaxKeys: 2}, perMsg: []int{2, 2, 1}},
 		{name: "FIFO topic and queue", fifo: true, perMsg: []int{1, 1, 1, 1, 1}},
+		{name: "FIFO, more files than one receive returns", fifo: true, events: 30, perMsg: slices.Repeat([]int{1}, 15)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -172,14 +187,17 @@ func TestMotoRecorderNotifies(t *testing.T) {
 					Sinks: []trail.Sink{notify.Sink(mem, n)}, Validation: &trail.Validation{Signer: testKey(t)}}}})
 			require.NoError(t, err)
 			ctx := context.Background()
-			for i := range 10 {
+			if tt.events == 0 {
+				tt.events = 10
+			}
+			for i := range tt.events {
 				require.NoError(t, rec.Record(ctx, &trail.Event{EventSource: "orders.example.com", EventName: fmt.Sprintf("Op%d", i)}))
 			}
 			require.NoError(t, rec.Close(ctx), "Close delivers the last file and a digest, and closes the notifier")
 			errMu.Lock()
 			require.Empty(t, errs)
 			errMu.Unlock()
-			require.Len(t, mem.Keys(), 5)
+			require.Len(t, mem.Keys(), tt.events/2)
 			require.NotEmpty(t, mem.Digests(), "digests were stored")
 
 			var notified []string
@@ -295,6 +313,90 @@ func TestMotoPublishErrors(t *testing.T) {
 			assert.ErrorIs(t, err, trail.ErrPermanent, "%v", err)
 			var ae smithy.APIError
 			assert.True(t, errors.As(err, &ae), "the SDK error is reachable")
+		})
+	}
+}
+
+// lossyProxy forwards to moto; while lose > 0, a Publish still reaches moto
+// but its answer is replaced by a 500 InternalError, as when a response is
+// lost on the way back.
+type lossyProxy struct {
+	*httptest.Server
+	mu   sync.Mutex
+	lose int
+}
+
+func newLossyProxy(t *testing.T, lose int) *lossyProxy {
+	t.Helper()
+	target, err := url.Parse(mototest.Require(t, motoPkg).Endpoint)
+	require.NoError(t, err)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	p := &lossyProxy{lose: lose}
+	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		form, _ := url.ParseQuery(string(body))
+		p.mu.Lock()
+		lost := form.Get("Action") == "Publish" && p.lose > 0
+		if lost {
+			p.lose--
+		}
+		p.mu.Unlock()
+		if !lost {
+			rp.ServeHTTP(w, r)
+			return
+		}
+		rp.ServeHTTP(httptest.NewRecorder(), r) // moto publishes; the answer is lost
+		w.Header().Set("Content-Type", "text/xml")
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = io.WriteString(w, `<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Receiver</Type><Code>InternalError</Code><Message>lost</Message></Error><RequestId>r-lost</RequestId></ErrorResponse>`)
+	}))
+	t.Cleanup(p.Close)
+	return p
+}
+
+// TestMotoLostPublishAnswer: a publish whose answer is lost fails the
+// delivery; the recorder's retry (a second Deliver of the same file) does
+// not store the file again but publishes again. A standard topic then
+// delivers the notification twice (at least once); a FIFO topic once, as
+// the deduplication ID is the message's SHA-256.
+func TestMotoLostPublishAnswer(t *testing.T) {
+	tests := []struct {
+		name   string
+		fifo   bool
+		copies int // notifications of the file in the queue
+	}{
+		{name: "standard topic: at least once", copies: 2},
+		{name: "FIFO topic: deduplicated", fifo: true, copies: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			topic := newMotoTopic(t, true, tt.fifo)
+			proxy := newLossyProxy(t, 1)
+			cfg := mototest.Require(t, motoPkg).Config(1)
+			cfg.BaseEndpoint = aws.String(proxy.URL)
+			pub, err := notify.NewSNS(sns.NewFromConfig(cfg), topic.arn, notify.SNSOptions{})
+			require.NoError(t, err)
+			n, err := notify.New(pub, notify.Options{})
+			require.NoError(t, err)
+			mem := memsink.New()
+			s := notify.Sink(mem, n)
+			ctx := context.Background()
+			f := &trail.LogFile{Bucket: "audit-bucket", Key: "AWSLogs/" + mototest.AccountID + "/CloudTrail/" + mototest.Region + "/2026/03/01/f.json.gz"}
+			err = s.Deliver(ctx, f)
+			require.ErrorContains(t, err, "stored, notification failed")
+			assert.NotErrorIs(t, err, trail.ErrPermanent, "a 500 is retried")
+			require.NoError(t, s.Deliver(ctx, f), "the recorder's retry")
+			assert.Len(t, mem.Keys(), 1, "stored once")
+			var got []string
+			for _, b := range topic.receiveAll(t) {
+				got = append(got, notification(t, b).S3ObjectKey...)
+			}
+			assert.Equal(t, slices.Repeat([]string{f.Key}, tt.copies), got)
 		})
 	}
 }

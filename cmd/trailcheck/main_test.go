@@ -191,6 +191,12 @@ func TestRun(t *testing.T) {
 			require.NoError(t, os.Symlink(cp, d))
 		}, code: 1, stderr: []string{"Object\ts3://audit-bucket/AWSLogs/111122223333/CloudTrail-Digest\tINVALID: symbolic link where a folder of the trail's layout must be (not followed)",
 			"cannot infer --bucket: no digests of trail main"}},
+		{name: "digest folder replaced by a file: the file is named", subdir: true, args: func(tr *tree) []string { return append(baseArgs(tr), "--bucket", testBucket) }, prepare: func(t *testing.T, tr *tree) {
+			d := tr.path("AWSLogs/111122223333/CloudTrail-Digest")
+			require.NoError(t, os.RemoveAll(d))
+			require.NoError(t, os.WriteFile(d, []byte("x"), 0o644))
+		}, code: 1, stderr: []string{"Object\ts3://audit-bucket/AWSLogs/111122223333/CloudTrail-Digest\tINVALID: file where a folder of the trail's layout must be",
+			"trailcheck validate: no digests of trail main"}},
 		{name: "digest folder replaced by a symlink, --bucket given", subdir: true, args: func(tr *tree) []string { return append(baseArgs(tr), "--bucket", testBucket) }, prepare: func(t *testing.T, tr *tree) {
 			d := tr.path("AWSLogs/111122223333/CloudTrail-Digest")
 			cp := filepath.Join(t.TempDir(), "copy")
@@ -198,6 +204,16 @@ func TestRun(t *testing.T) {
 			require.NoError(t, os.Symlink(cp, d))
 		}, code: 1, stderr: []string{"Object\ts3://audit-bucket/AWSLogs/111122223333/CloudTrail-Digest\tINVALID: symbolic link where a folder of the trail's layout must be (not followed)",
 			"trailcheck validate: no digests of trail main"}},
+		{name: "--end after the newest digest, a full period: newer digests missing", subdir: true, args: func(tr *tree) []string {
+			a := baseArgs(tr)
+			a[len(a)-1] = "2026-01-01T05:07:31Z"
+			return a
+		}, code: 1, stderr: []string{"a full digest period (1h0m0s), not a final one; digests must reach --end 2026-01-01T05:07:31Z"}},
+		{name: "--end after the newest digest, shorter than --digest-period: a final digest", subdir: true, args: func(tr *tree) []string {
+			a := baseArgs(tr)
+			a[len(a)-1] = "2026-01-01T05:07:31Z"
+			return append(a, "--digest-period", "2h")
+		}, code: 0, stdout: []string{"3/3 digest files valid", "no problems found"}},
 		{name: "wrong public key", subdir: true, args: func(tr *tree) []string {
 			der := x509.MarshalPKCS1PublicKey(&otherKey().PublicKey)
 			p := filepath.Join(filepath.Dir(tr.pem), "other.pem")
@@ -320,6 +336,7 @@ func TestRunUsage(t *testing.T) {
 		{name: "bad arn", args: replace("--trail-arn", "arn:aws:cloudtrail:us-east-1:1:trail/x"), code: 2, stderr: "invalid trail ARN"},
 		{name: "bad start", args: replace("--start", "yesterday"), code: 2, stderr: "--start: cannot parse time"},
 		{name: "bad end", args: replace("--end", "soon"), code: 2, stderr: "--end: cannot parse time"},
+		{name: "negative digest period", args: append(replace("--end", "2026-01-01T03:07:31Z"), "--digest-period", "-1h"), code: 2, stderr: "--digest-period must not be negative"},
 		{name: "bad expected end", args: append(baseArgs(tr), "--expected-end", "x"), code: 2, stderr: "--expected-end"},
 		{name: "start after end", args: replace("--end", "2025-01-01"), code: 2, stderr: "start-time must occur before end-time"},
 		{name: "unreadable key", args: replace("--public-key", "/nonexistent.pem"), code: 2, stderr: "--public-key"},

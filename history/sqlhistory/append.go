@@ -23,8 +23,10 @@ import (
 // ctx (a value the database will not take), Append stores the events one
 // by one so that only those the database refuses are lost. The error then
 // names every refused event (an *EventError each, joined); the others are
-// stored. Values PostgreSQL text cannot hold (NUL, invalid UTF-8) are
-// stored without loss (see postingValue), so they are no reason to refuse.
+// stored. Values PostgreSQL text cannot hold (NUL, invalid UTF-8) and
+// values longer than a PostgreSQL index row holds are stored without loss
+// (postings index them in a bounded form, see postingValue; lookups
+// compare the full value), so they are no reason to refuse.
 func (s *Store) Append(ctx context.Context, events []trail.Event) error {
 	if len(events) == 0 {
 		return nil

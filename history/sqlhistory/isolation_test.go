@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -110,28 +109,65 @@ func TestBadEventsAreIsolated(t *testing.T) {
 				assert.ErrorAs(t, err, &ve)
 				assert.Len(t, lookupAll(t, s), 99, "the other 99 kept")
 			})
-			t.Run("a value the database refuses costs only its event", func(t *testing.T) {
+			t.Run("long values stored and found exactly", func(t *testing.T) {
 				s := open(t)
 				evs := hundred()
-				// A 12 KB random resource name: larger than PostgreSQL's
-				// largest B-tree index row (about 2.7 KB), so the posting
-				// insert fails there; SQLite takes it.
-				big := make([]byte, 6000)
-				_, _ = rand.Read(big)
-				evs[63].Resources = []trail.Resource{{Type: "AWS::S3::Object", ARN: "arn:aws:s3:::b/" + hex.EncodeToString(big)}}
-				err := s.Append(ctx, evs)
-				t.Logf("Append: %v", err)
-				all := lookupAll(t, s)
-				if err == nil {
-					assert.Len(t, all, 100)
-					return
+				random := make([]byte, 6000)
+				_, _ = rand.Read(random)
+				long := hex.EncodeToString(random) // 12 KB of hex
+				e1990 := strings.Repeat("é", 1990)
+				// Over PostgreSQL's largest B-tree index row (about 2.7 KB)
+				// as they are or once escaped, and pairs that share their
+				// first kilobytes so that only the full value tells them
+				// apart. Lookups take values of up to 2,000 characters.
+				findable := map[int]string{
+					10: e1990 + "a",                     // 3,981 bytes
+					11: e1990 + "b",                     // differs in the last byte only
+					12: strings.Repeat("é", 1024),       // 2,048 bytes: the bound, stored as it is
+					13: strings.Repeat("é", 1024) + "a", // one byte over
+					14: long[:1500] + "\x00a",           // escaped (3 KB), then bounded
+					15: long[:1500] + "\x00b",
+					16: "\x02" + long[:1999], // starts with the bounded form's marker
+					17: long[:2000],          // the longest lookup value, ASCII
 				}
-				var ee *sqlhistory.EventError
-				require.ErrorAs(t, err, &ee, "%v", err)
-				assert.Equal(t, 63, ee.Index)
-				assert.Equal(t, evs[63].EventID, ee.EventID)
-				assert.Len(t, all, 99, "the other 99 kept")
-				assert.False(t, errors.Is(err, context.Canceled))
+				// Longer than any lookup value: stored without loss all the
+				// same (found by event ID, their values intact).
+				kept := map[int]string{
+					20: "arn:aws:s3:::b/" + long,
+					21: "arn:aws:s3:::b/" + long[:len(long)-1] + "x\x00",
+				}
+				for _, m := range []map[int]string{findable, kept} {
+					for i, v := range m {
+						evs[i].Resources = []trail.Resource{{Type: "AWS::S3::Object", ARN: v}}
+						evs[i].UserIdentity.UserName = v
+					}
+				}
+				require.NoError(t, s.Append(ctx, evs))
+				assert.Len(t, lookupAll(t, s), 100, "every event kept")
+				for i, v := range findable {
+					for _, key := range []trail.LookupAttributeKey{trail.LookupResourceName, trail.LookupUsername} {
+						got := lookupAll(t, s, trail.LookupAttribute{Key: key, Value: v})
+						if assert.Len(t, got, 1, "%s of event %d (%d bytes)", key, i, len(v)) {
+							assert.Equal(t, evs[i].EventID, got[0].EventID)
+							assert.Equal(t, recorded(v), got[0].UserIdentity.UserName)
+						}
+					}
+				}
+				for i, v := range kept {
+					got := lookupAll(t, s, trail.LookupAttribute{Key: trail.LookupEventID, Value: evs[i].EventID})
+					if assert.Len(t, got, 1) {
+						assert.Equal(t, recorded(v), got[0].UserIdentity.UserName)
+						assert.Equal(t, recorded(v), got[0].Resources[0].ARN)
+					}
+				}
+				for _, v := range []string{e1990 + "c", long[:1500] + "\x00c", strings.Repeat("é", 1024) + "b"} {
+					assert.Empty(t, lookupAll(t, s, trail.LookupAttribute{Key: trail.LookupResourceName, Value: v}), "a long value no event has")
+				}
+				// Prune removes their postings with the events.
+				pruned, err := s.Prune(ctx, time.Now())
+				require.NoError(t, err)
+				assert.Equal(t, 100, pruned)
+				assert.Empty(t, lookupAll(t, s, trail.LookupAttribute{Key: trail.LookupResourceName, Value: findable[10]}))
 			})
 		})
 	}

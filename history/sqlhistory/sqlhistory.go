@@ -65,7 +65,12 @@
 // Version 1 (one row per event in trail_events, with trail_resources) is
 // migrated when a store opens it: the events are moved into blocks, a
 // thousand at a time in event-time order, and both old tables are dropped,
-// in the migration's transaction.
+// in the migration's transaction. Version 2 stored every posting value as
+// it is (escaped when PostgreSQL text cannot hold it): PostgreSQL refused
+// an event with a value over its B-tree row limit (about 2.7 KB). Version
+// 3 stores values over 2,048 bytes as their SHA-256 and a prefix (lookups
+// compare the full value in the block heads), and opening a version 2
+// database rewrites its postings that differ.
 //
 // # Performance
 //
@@ -169,6 +174,8 @@ type Store struct {
 	p      string // table prefix
 	tokens *trail.PageTokens
 	own    bool // Close closes db
+
+	migratingFrom int // the schema version migrateTo found (for convertV2)
 }
 
 // Open opens the database named by dsn with the dialect's driver (which the
@@ -340,6 +347,59 @@ var migrations = []migration{
 			`DROP TABLE {p}events`,
 		},
 	},
+	// 3: posting values in bounded form (postingValue): values longer than
+	// maxPostingValue bytes as a hash and a prefix, which PostgreSQL's
+	// B-tree rows hold; raw values starting with hashedValue escaped.
+	3: {convert: (*Store).convertV2},
+}
+
+// convertV2 rewrites the postings whose stored form changed in version 3:
+// those longer than maxPostingValue bytes and those starting with
+// hashedValue (version 2 stored both raw).
+func (s *Store) convertV2(ctx context.Context, tx *sql.Tx) error {
+	if s.migratingFrom < 2 {
+		return nil // the blocks were written in this migration, in the current form
+	}
+	// length counts characters: at most 4 bytes each.
+	rows, err := tx.QueryContext(ctx, s.sql(`SELECT epoch, attr, value, max_time, block_id FROM {p}postings
+		WHERE length(value) > `+s.ph(1)+` OR substr(value, 1, 1) = `+s.ph(2)), maxPostingValue/4, hashedValue)
+	if err != nil {
+		return err
+	}
+	type row struct {
+		epoch, maxT, block int64
+		attr               int16
+		old, new           string
+	}
+	var change []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.epoch, &r.attr, &r.old, &r.maxT, &r.block); err != nil {
+			rows.Close()
+			return err
+		}
+		v, ok := valueOfV2(r.old)
+		if !ok {
+			continue
+		}
+		if r.new = postingValue(v); r.new != r.old {
+			change = append(change, r)
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	q := s.sql(`UPDATE {p}postings SET value = ` + s.ph(1) + ` WHERE epoch = ` + s.ph(2) + ` AND attr = ` + s.ph(3) +
+		` AND value = ` + s.ph(4) + ` AND max_time = ` + s.ph(5) + ` AND block_id = ` + s.ph(6))
+	for _, r := range change {
+		if _, err := tx.ExecContext(ctx, q, r.new, r.epoch, r.attr, r.old, r.maxT, r.block); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // convertV1 moves the events of the version 1 tables into blocks, a
@@ -443,6 +503,7 @@ func (s *Store) migrateTo(ctx context.Context, target int) ([]byte, error) {
 			return fail(fmt.Errorf("bad schema_version %q", v))
 		}
 	}
+	s.migratingFrom = version
 	if version > len(migrations)-1 {
 		return nil, fmt.Errorf("%w: database has version %d, this package knows %d", ErrSchemaTooNew, version, len(migrations)-1)
 	}

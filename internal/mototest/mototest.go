@@ -81,7 +81,8 @@ func (s Server) Config(maxAttempts int) aws.Config {
 
 // Name returns a resource name unique to this test run: prefix, the test's
 // name reduced to letters, digits, '-' and '_', and 8 random hex digits;
-// at most 80 characters, valid as a log group, SNS topic or SQS queue name.
+// at most 72 characters, valid as a log group, SNS topic or SQS queue name
+// also with a ".fifo" suffix (SQS allows 80).
 func Name(t testing.TB, prefix string) string {
 	t.Helper()
 	var b strings.Builder
@@ -94,7 +95,7 @@ func Name(t testing.TB, prefix string) string {
 		}
 	}
 	name := b.String()
-	if room := 80 - len(prefix) - 1 - 1 - 8; len(name) > room {
+	if room := 72 - len(prefix) - 1 - 1 - 8; len(name) > room {
 		name = name[len(name)-room:]
 	}
 	var rnd [4]byte
