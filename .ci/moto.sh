@@ -19,26 +19,32 @@
 #
 # Environment (all optional):
 #   TRAIL_MOTO_PORT     listen on this port instead of a free one
-#   TRAIL_MOTO_PYTHON   the python3 that has moto[server] (default python3)
+#   TRAIL_MOTO_PYTHON   the python to run moto with (default: python3 if it
+#                       has moto[server], else a cached virtualenv)
+#   TRAIL_CI_CACHE      cache directory outside the repo
+#                       (default ${XDG_CACHE_HOME:-$HOME/.cache}/trail-ci)
 #
 # Idempotent: a second moto_start while a server of this shell runs is a
 # no-op, and a TRAIL_TEST_MOTO_ENDPOINT that already answers is reused (and
-# not stopped by moto_stop). moto (>=5.2,<5.3) is installed with pip only
-# when the python has no moto.server module. Everything listens on
-# 127.0.0.1 only. The server keeps its state in memory: tests use unique
+# not stopped by moto_stop). moto (>=5.2,<5.3) is pip-installed, into
+# $TRAIL_CI_CACHE/moto-venv, only when python3 has no moto server (see
+# moto_install). Everything listens on 127.0.0.1 only. The server keeps its state in memory: tests use unique
 # resource names, so packages may share one server.
 
 MOTO_PID=""
 MOTO_LOG=""
 MOTO_OWNED=0
+MOTO_PYTHON=""
+TRAIL_CI_CACHE="${TRAIL_CI_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/trail-ci}"
 
 _moto_log() { echo "ci/moto: $*" >&2; }
 
-_moto_python() { echo "${TRAIL_MOTO_PYTHON:-python3}"; }
+# _moto_has PYTHON: 0 when PYTHON can run moto's server.
+_moto_has() { "$1" -c 'import moto.server, flask, flask_cors' >/dev/null 2>&1; }
 
 # _moto_free_port prints a free TCP port on 127.0.0.1.
 _moto_free_port() {
-  "$(_moto_python)" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+  "${MOTO_PYTHON:-python3}" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 # _moto_up URL: 0 when moto's API answers at URL.
@@ -50,15 +56,33 @@ _moto_up() {
   fi
 }
 
-# moto_install installs moto's server extra into the python unless it has it.
+# moto_install sets MOTO_PYTHON to a python that has moto's server:
+# TRAIL_MOTO_PYTHON (pip-installing moto into it when it lacks it), else
+# python3 when it has moto, else a virtualenv in the cache outside the repo
+# ($TRAIL_CI_CACHE/moto-venv, created and filled once with
+# moto[server]>=5.2,<5.3; it needs python3's venv module).
 moto_install() {
-  local py
-  py="$(_moto_python)"
-  if "$py" -c 'import moto.server, flask, flask_cors' >/dev/null 2>&1; then
-    return 0
+  local venv="$TRAIL_CI_CACHE/moto-venv"
+  if [ -n "${TRAIL_MOTO_PYTHON:-}" ]; then
+    MOTO_PYTHON="$TRAIL_MOTO_PYTHON"
+    _moto_has "$MOTO_PYTHON" && return 0
+    _moto_log "installing moto[server]>=5.2,<5.3 into $MOTO_PYTHON"
+    "$MOTO_PYTHON" -m pip install -q 'moto[server]>=5.2,<5.3' >&2 && _moto_has "$MOTO_PYTHON"
+    return
   fi
-  _moto_log "installing moto[server]>=5.2,<5.3 for $py"
-  "$py" -m pip install -q 'moto[server]>=5.2,<5.3' >&2
+  for MOTO_PYTHON in python3 "$venv/bin/python"; do
+    _moto_has "$MOTO_PYTHON" && return 0
+  done
+  _moto_log "installing moto[server]>=5.2,<5.3 into $venv (once)"
+  mkdir -p "$TRAIL_CI_CACHE" &&
+    { [ -x "$venv/bin/python" ] || python3 -m venv "$venv" >&2; } &&
+    "$venv/bin/python" -m pip install -q 'moto[server]>=5.2,<5.3' >&2 &&
+    _moto_has "$venv/bin/python" || {
+      _moto_log "cannot install moto (pip's output above; a venv needs Debian's python3-venv):" \
+        "run python3 -m pip install 'moto[server]>=5.2,<5.3', or set TRAIL_MOTO_PYTHON to a python that has it"
+      return 1
+    }
+  MOTO_PYTHON="$venv/bin/python"
 }
 
 # moto_start starts a server (unless one of this shell runs, or
@@ -79,7 +103,7 @@ moto_start() {
     port="${TRAIL_MOTO_PORT:-$(_moto_free_port)}" || { _moto_log "no free port"; return 1; }
     # python -m moto.server is moto_server without a shim in between, so
     # MOTO_PID is the server's own PID.
-    "$(_moto_python)" -m moto.server -H 127.0.0.1 -p "$port" >"$MOTO_LOG" 2>&1 &
+    "$MOTO_PYTHON" -m moto.server -H 127.0.0.1 -p "$port" >"$MOTO_LOG" 2>&1 &
     MOTO_PID=$!
     ok=0
     for _ in $(seq 1 300); do # up to 30 s (python imports are slow on a busy machine)

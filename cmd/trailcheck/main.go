@@ -226,7 +226,7 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	if code == exitInvalid && f.noBucket != "" {
 		// No digests of the trail under --dir: a symlink or special file
 		// where its folders must be is what hides them, reported as such.
-		if found := notRegularUnder(f.dir); len(found) > 0 {
+		if found := obstructionsUnder(f.dir); len(found) > 0 {
 			return reportNoDigests(found, f.noBucket, &f, stdout, stderr)
 		}
 		return usageErr("%s", f.noBucket)
@@ -352,10 +352,10 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 // noDigests reports that the trail has no digests under base (a key
 // prefix): first
 // every symlink and special file where the trail's folders or objects must
-// be (verify.NotRegular: what may hide them, never followed), as findings
+// be (verify.Obstructions: what may hide them, never followed), as findings
 // (on stderr, or in the --json report), then msg. It returns exitInvalid.
 func noDigests(ctx context.Context, st verify.Store, bucket, base, msg string, f *validateFlags, stdout, stderr io.Writer) int {
-	found, err := verify.NotRegular(ctx, st, bucket, base)
+	found, err := verify.Obstructions(ctx, st, bucket, base)
 	if err != nil {
 		fmt.Fprintf(stderr, "trailcheck validate: %v\n", err)
 		return exitError
@@ -363,10 +363,10 @@ func noDigests(ctx context.Context, st verify.Store, bucket, base, msg string, f
 	return reportNoDigests(found, msg, f, stdout, stderr)
 }
 
-// notRegularUnder returns verify.NotRegular of dir as a bucket and of each
+// obstructionsUnder returns verify.Obstructions of dir as a bucket and of each
 // of its subfolders as a bucket named after it (DIR/<bucket>/...), for
 // when --bucket could not be inferred. Read errors leave a part out.
-func notRegularUnder(dir string) []*verify.IntegrityError {
+func obstructionsUnder(dir string) []*verify.IntegrityError {
 	ctx := context.Background()
 	entries, _ := os.ReadDir(dir)
 	sub := map[string]bool{}
@@ -376,7 +376,7 @@ func notRegularUnder(dir string) []*verify.IntegrityError {
 		}
 	}
 	var out []*verify.IntegrityError
-	top, _ := verify.NotRegular(ctx, verify.FSStore(os.DirFS(dir)), "", "")
+	top, _ := verify.Obstructions(ctx, verify.FSStore(os.DirFS(dir)), "", "")
 	for _, x := range top {
 		if first, _, _ := strings.Cut(x.Key, "/"); !sub[first] {
 			out = append(out, x)
@@ -384,7 +384,7 @@ func notRegularUnder(dir string) []*verify.IntegrityError {
 	}
 	for _, e := range entries {
 		if sub[e.Name()] {
-			found, _ := verify.NotRegular(ctx, verify.FSStore(os.DirFS(filepath.Join(dir, e.Name()))), e.Name(), "")
+			found, _ := verify.Obstructions(ctx, verify.FSStore(os.DirFS(filepath.Join(dir, e.Name()))), e.Name(), "")
 			out = append(out, found...)
 		}
 	}
