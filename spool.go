@@ -458,14 +458,17 @@ func (s *spool) commit() {
 			}
 		}
 	}
+	// Acknowledge first, then hand the group on: the events are durable
+	// (or refused), and a batcher that is behind delays the next group, not
+	// this one's callers. Groups still reach the batcher in log order.
 	res := g.res
 	res.err = err
+	close(res.done)
 	if len(g.items) > 0 {
 		s.r.queue <- &item{grp: g} // the batcher recycles g
 	} else {
 		g.recycle()
 	}
-	close(res.done)
 }
 
 // shutdown stops the committer once it has committed what Record appended.
