@@ -92,9 +92,9 @@ which are never followed or opened).
 --end T asserts the trail is covered up to T, exactly: every log file named
 before T's minute must be listed by a digest (log-not-in-digest), and the
 newest digest must end at or after T unless it is a final digest -- one
-shorter than the trail's digest period (--digest-period, default the most
-frequent period of the digests found), as written at Close or StopLogging
-(newest-digest-missing). Deleting the final digest or any trailing periods
+shorter than the trail's digest period (--digest-period; default the most
+frequent period of the digests found, at least 1h when none repeats), as
+written at Close or StopLogging (newest-digest-missing). Deleting the final digest or any trailing periods
 is thereby an error. To check a trail still running, give an --end no later
 than its newest digest, or no --end.
 Notices (not problems; exit 0 unless --strict): log files newer than the
@@ -195,7 +195,7 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.region, "region", "", "source `REGION` whose chain is validated (default: every region with digests of the trail)")
 	fs.BoolVar(&f.allowRestarts, "allow-restarts", false, "accept digest chain restarts (after StopLogging/StartLogging) instead of reporting them")
 	fs.StringVar(&f.expectedEnd, "expected-end", "", "the newest digest must reach this `TIME` (detects deleted newest digests)")
-	fs.DurationVar(&f.digestPeriod, "digest-period", 0, "the trail's digest `PERIOD` (e.g. 1h), for --end's final-digest rule (default: the most frequent period of the digests found)")
+	fs.DurationVar(&f.digestPeriod, "digest-period", 0, "the trail's digest `PERIOD` (e.g. 1h), for --end's final-digest rule (default: the most frequent period of the digests found, at least 1h when none repeats)")
 	fs.BoolVar(&f.strict, "strict", false, "exit 1 on notices too (log files not yet covered by a digest, leftover temporary files)")
 	fs.BoolVar(&f.jsonOut, "json", false, "print the report as JSON instead of text: {ok, awsInvalid, chains: [{region, accountId, …report}]}, and with one chain its report at the top level too")
 	fs.BoolVar(&f.verbose, "verbose", false, "also print the valid lines (like validate-logs --verbose)")
