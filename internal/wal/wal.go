@@ -221,12 +221,16 @@ type Log struct {
 	segs   []segment // in index order; the last is active
 	f      *os.File  // active segment, opened for appending
 	next   uint64    // index of the next record
-	total  int64     // bytes of all segments
+	total  atomic.Int64 // bytes of all segments (written under mu)
 	dirty  bool      // appended since the last Sync
 	err    error     // sticky write error
 	closed bool
 	lock   *os.File // holds the directory's lock
 	syncs  atomic.Uint64
+
+	appends uint64     // Append calls, to tell whether one ran during a Sync
+	syncing int        // Syncs in progress (without mu)
+	retired []*os.File // segments closed while a Sync was in progress
 }
 
 // Open opens (creating if needed) the log in dir and calls fn for every
@@ -280,7 +284,7 @@ func Open(dir string, opts Options, fn func(index uint64, payload []byte) error)
 		}
 		s.size, s.holes = sc.size, sc.holes
 		l.segs = append(l.segs, s)
-		l.total += sc.size
+		l.total.Add(sc.size)
 		l.next = sc.next
 		if !last && l.next < names[i+1].first {
 			l.next = names[i+1].first
@@ -295,7 +299,7 @@ func Open(dir string, opts Options, fn func(index uint64, payload []byte) error)
 	act := &l.segs[len(l.segs)-1]
 	if act.size < segHeaderSize {
 		// A segment created just before a crash: write its header again.
-		l.total -= act.size
+		l.total.Add(-act.size)
 		l.segs = l.segs[:len(l.segs)-1]
 		if err := l.newSegment(act.first); err != nil {
 			return nil, damage, err
@@ -502,11 +506,11 @@ func (l *Log) newSegment(first uint64) error {
 		return err
 	}
 	if l.f != nil {
-		l.f.Close()
+		l.retire(l.f)
 	}
 	l.f = f
 	l.segs = append(l.segs, segment{first: first, name: name, size: segHeaderSize})
-	l.total += segHeaderSize
+	l.total.Add(segHeaderSize)
 	l.next = first
 	return nil
 }
@@ -564,8 +568,9 @@ func (l *Log) Append(frames []byte, n int) (first uint64, err error) {
 	first = l.next
 	l.next += uint64(n)
 	act.size += int64(len(frames))
-	l.total += int64(len(frames))
+	l.total.Add(int64(len(frames)))
 	l.dirty = true
+	l.appends++
 	return first, nil
 }
 
@@ -574,25 +579,55 @@ func (l *Log) fail(err error) error {
 	return l.err
 }
 
-// Sync makes every record appended so far durable.
+// Sync makes every record appended so far durable. The fdatasync runs
+// without holding the log: Append (and Size, Read) go on meanwhile, and
+// what they append is left for the next Sync.
 func (l *Log) Sync() error {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.closed {
+		l.mu.Unlock()
 		return ErrClosed
 	}
 	if l.err != nil {
-		return l.err
+		err := l.err
+		l.mu.Unlock()
+		return err
 	}
 	if !l.dirty {
+		l.mu.Unlock()
 		return nil
 	}
+	f, seq := l.f, l.appends
+	l.syncing++
 	l.syncs.Add(1)
-	if err := fdatasync(l.f); err != nil {
+	l.mu.Unlock()
+	err := fdatasync(f)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.syncing--
+	if l.syncing == 0 {
+		for _, r := range l.retired {
+			r.Close()
+		}
+		l.retired = nil
+	}
+	if err != nil {
 		return l.fail(err)
 	}
-	l.dirty = false
+	if l.appends == seq && l.f == f {
+		l.dirty = false
+	}
 	return nil
+}
+
+// retire closes f, the segment that was active, or leaves it to the last
+// Sync in progress (which may be syncing it). The caller holds mu.
+func (l *Log) retire(f *os.File) {
+	if l.syncing > 0 {
+		l.retired = append(l.retired, f)
+		return
+	}
+	f.Close()
 }
 
 // Syncs counts the fsyncs of the log's segments (by Sync, Close, and when a
@@ -613,12 +648,9 @@ func (l *Log) FirstIndex() uint64 {
 	return l.segs[0].first
 }
 
-// Size is the number of bytes the log's segments hold.
-func (l *Log) Size() int64 {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.total
-}
+// Size is the number of bytes the log's segments hold. It does not wait
+// for a Sync in progress.
+func (l *Log) Size() int64 { return l.total.Load() }
 
 // Removable is the number of segments TruncateFront(index) would remove.
 func (l *Log) Removable(index uint64) int {
@@ -652,7 +684,7 @@ func (l *Log) TruncateFront(index uint64) (freed int64, err error) {
 			return freed, fmt.Errorf("wal: %w", err)
 		}
 		freed += s.size
-		l.total -= s.size
+		l.total.Add(-s.size)
 	}
 	l.segs = append(l.segs[:0], l.segs[k:]...)
 	return freed, syncDir(l.dir)
@@ -765,7 +797,9 @@ func (l *Log) Close() error {
 		l.syncs.Add(1)
 		err = fdatasync(l.f)
 	}
-	if cerr := l.f.Close(); err == nil {
+	if l.syncing > 0 {
+		l.retire(l.f) // a Sync in progress closes it
+	} else if cerr := l.f.Close(); err == nil {
 		err = cerr
 	}
 	unlockDir(l.lock)

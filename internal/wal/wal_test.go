@@ -534,3 +534,51 @@ func TestReadSkipsDamage(t *testing.T) {
 	}
 	wantRecords(t, got, 0, 1, 2, 3, 5, 6, 7, 8)
 }
+
+// TestSyncWhileAppending: Syncs run without holding the log, while appends
+// go on and roll over to new segments; every record survives a reopen.
+func TestSyncWhileAppending(t *testing.T) {
+	dir := t.TempDir()
+	l, _, _ := open(t, dir, segSize)
+	stop := make(chan struct{})
+	synced := make(chan error, 1)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				synced <- nil
+				return
+			default:
+			}
+			if err := l.Sync(); err != nil {
+				synced <- err
+				return
+			}
+		}
+	}()
+	const n = 300
+	for i := range n {
+		if _, err := l.Append(AppendFrame(nil, fmt.Appendf(nil, "record-%d", i)), 1); err != nil {
+			t.Fatal(err)
+		}
+		if l.Size() <= 0 {
+			t.Fatal("Size not positive")
+		}
+	}
+	close(stop)
+	if err := <-synced; err != nil {
+		t.Fatalf("Sync: %v", err)
+	}
+	if err := l.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if l.Syncs() == 0 {
+		t.Fatal("no Syncs counted")
+	}
+	l.Close()
+	_, got, damage := open(t, dir, segSize)
+	if len(damage) != 0 {
+		t.Fatalf("damage %v", damage)
+	}
+	wantRecords(t, got, seq(0, n)...)
+}
