@@ -417,33 +417,50 @@ func hasJSONSpace(b []byte) bool {
 }
 
 // appendCompact copies valid JSON, dropping white space outside strings.
+// Strings and the runs between white space are copied whole.
 func appendCompact(dst []byte, raw []byte) []byte {
 	if !hasJSONSpace(raw) {
 		return append(dst, raw...) // already compact: the common case
 	}
-	inString, escaped := false, false
-	for _, c := range raw {
-		if inString {
-			dst = append(dst, c)
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-			continue
-		}
-		switch c {
+	for i := 0; i < len(raw); {
+		switch raw[i] {
 		case ' ', '\t', '\n', '\r':
+			i++
 			continue
 		case '"':
-			inString = true
+			j := stringEnd(raw, i+1)
+			dst = append(dst, raw[i:j]...)
+			i = j
+			continue
 		}
-		dst = append(dst, c)
+		j := i + 1
+		for j < len(raw) && raw[j] != '"' && raw[j] != ' ' && raw[j] != '\t' && raw[j] != '\n' && raw[j] != '\r' {
+			j++
+		}
+		dst = append(dst, raw[i:j]...)
+		i = j
 	}
 	return dst
+}
+
+// stringEnd returns the index after the quote that closes the JSON string
+// whose contents start at raw[i] (len(raw) if none does).
+func stringEnd(raw []byte, i int) int {
+	for {
+		k := bytes.IndexByte(raw[i:], '"')
+		if k < 0 {
+			return len(raw)
+		}
+		q := i + k
+		bs := 0
+		for bs < q-i && raw[q-1-bs] == '\\' {
+			bs++
+		}
+		if bs%2 == 0 {
+			return q + 1
+		}
+		i = q + 1
+	}
 }
 
 func appendTime(dst []byte, t time.Time) []byte {

@@ -33,6 +33,17 @@ import (
 // in memory: the recorder keeps only a few files per sink in memory and
 // rebuilds the others from the log when the sink takes them again.
 //
+// The spool guards the trails' log files, not the event history. Events
+// that no trail selects (kept in history only) are not written to it, and
+// history appends stay best-effort as without a spool (a full history queue
+// drops, counted in Stats.HistoryDropped); recovery after a crash replays
+// events into log files, not into history. The default MemoryHistory does
+// not outlive the process anyway; a durable HistoryStore may miss the
+// events of the last moments before a crash that the log files have.
+//
+// Stats reports the spool's counters (SpoolBytes, SpoolEvents,
+// SpoolUnsent, SpoolSyncs, SpoolCorrupt).
+//
 // One spool directory belongs to one Recorder at a time.
 type Spool struct {
 	// Dir is the directory of the log; it is created if missing. Required.
@@ -458,14 +469,17 @@ func (s *spool) commit() {
 			}
 		}
 	}
+	// Acknowledge first, then hand the group on: the events are durable
+	// (or refused), and a batcher that is behind delays the next group, not
+	// this one's callers. Groups still reach the batcher in log order.
 	res := g.res
 	res.err = err
+	close(res.done)
 	if len(g.items) > 0 {
 		s.r.queue <- &item{grp: g} // the batcher recycles g
 	} else {
 		g.recycle()
 	}
-	close(res.done)
 }
 
 // shutdown stops the committer once it has committed what Record appended.

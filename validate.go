@@ -292,8 +292,7 @@ func (r *Recorder) stamp(e *Event, a *arena) error {
 	if e.EventTime.IsZero() {
 		e.EventTime = time.Now().UTC().Truncate(time.Second)
 	} else {
-		y := e.EventTime.Year()
-		if y < 1970 || y > 9999 {
+		if u := e.EventTime.Unix(); u < 0 || u >= unixYear10000 {
 			return &ValidationError{Field: "eventTime", Reason: "year outside 1970..9999"}
 		}
 		if e.EventTime.After(time.Now().Add(24 * time.Hour)) {
@@ -338,6 +337,12 @@ func (r *Recorder) stamp(e *Event, a *arena) error {
 	e.ErrorCode = truncate(e.ErrorCode)
 	e.ErrorMessage = truncate(e.ErrorMessage)
 	e.RequestID = truncate(e.RequestID)
+	u := &e.UserIdentity
+	if max(len(e.EventSource), len(e.EventName), len(e.SourceIPAddress), len(e.APIVersion), len(e.EventType),
+		len(e.SharedEventID), len(e.VPCEndpointID), len(e.VPCEndpointAccountID), len(e.SessionCredentialFromConsole),
+		len(u.ARN), len(u.PrincipalID), len(u.UserName), len(u.Type), len(u.AccountID), len(u.InvokedBy)) <= maxOtherField {
+		return nil // Record checks the encoded size (checkEncodedSize) once the event is categorized
+	}
 	for _, f := range [...]struct {
 		name, v string
 	}{
@@ -355,6 +360,10 @@ func (r *Recorder) stamp(e *Event, a *arena) error {
 	}
 	return nil // Record checks the encoded size (checkEncodedSize) once the event is categorized
 }
+
+// unixYear10000 is 10000-01-01T00:00:00Z: eventTime must be before it (and
+// not before 1970).
+const unixYear10000 = 253402300800
 
 // truncate cuts s to maxTextField bytes on a rune boundary.
 func truncate(s string) string { return jsontext.Truncate(s, maxTextField) }

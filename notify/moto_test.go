@@ -11,6 +11,7 @@ package notify_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -27,6 +28,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -38,6 +40,7 @@ import (
 	"github.com/trailkit/trail/internal/mototest"
 	"github.com/trailkit/trail/notify"
 	"github.com/trailkit/trail/sink/memsink"
+	"github.com/trailkit/trail/sink/s3sink"
 )
 
 const motoPkg = "./notify/..."
@@ -399,4 +402,65 @@ func TestMotoLostPublishAnswer(t *testing.T) {
 			assert.Equal(t, slices.Repeat([]string{f.Key}, tt.copies), got)
 		})
 	}
+}
+
+// TestMotoNotificationNamesStoredObject is CloudTrail's whole delivery
+// path on moto: s3sink stores each log file in a moto S3 bucket, notify
+// announces it on a moto SNS topic, and a subscriber that reads the queue
+// and fetches each s3Bucket/s3ObjectKey gets the log file (gzip'd JSON
+// with its records) — digests stored next to them, never announced.
+func TestMotoNotificationNamesStoredObject(t *testing.T) {
+	topic := newMotoTopic(t, false, false)
+	cfg := mototest.Require(t, motoPkg).Config(1)
+	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	ctx := context.Background()
+	name := mototest.Name(t, "trail")
+	bucket := "trail-audit-" + name[len(name)-8:] // a valid bucket name: its random hex
+	_, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)})
+	require.NoError(t, err)
+	store, err := s3sink.New(s3c, bucket, s3sink.Options{})
+	require.NoError(t, err)
+	n, err := notify.New(topic.publisher(t, notify.SNSOptions{}), notify.Options{})
+	require.NoError(t, err)
+	rec, err := trail.New(trail.Config{AccountID: mototest.AccountID, Region: mototest.Region,
+		Trails: []trail.Trail{{Name: "main", Bucket: bucket, Prefix: "team", MaxRecords: 3, Interval: time.Hour,
+			Sinks: []trail.Sink{notify.Sink(store, n)}, Validation: &trail.Validation{Signer: testKey(t)}}}})
+	require.NoError(t, err)
+	const events = 7
+	for i := range events {
+		require.NoError(t, rec.Record(ctx, &trail.Event{EventSource: "orders.example.com", EventName: fmt.Sprintf("Op%d", i)}))
+	}
+	require.NoError(t, rec.Close(ctx))
+
+	var names []string
+	for _, body := range topic.receiveAll(t) {
+		var env envelope
+		require.NoError(t, json.Unmarshal([]byte(body), &env))
+		m := notification(t, env.Message)
+		assert.Equal(t, bucket, m.S3Bucket)
+		for _, key := range m.S3ObjectKey {
+			require.True(t, strings.HasPrefix(key, "team/AWSLogs/"+mototest.AccountID+"/CloudTrail/"+mototest.Region+"/"), key)
+			obj, err := s3c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(m.S3Bucket), Key: aws.String(key)})
+			require.NoError(t, err, "the notified object exists")
+			raw, err := io.ReadAll(obj.Body)
+			obj.Body.Close()
+			require.NoError(t, err)
+			zr, err := gzip.NewReader(bytes.NewReader(raw))
+			require.NoError(t, err)
+			var doc struct{ Records []struct{ EventName string } }
+			require.NoError(t, json.NewDecoder(zr).Decode(&doc))
+			for _, r := range doc.Records {
+				names = append(names, r.EventName)
+			}
+		}
+	}
+	want := make([]string, events)
+	for i := range want {
+		want[i] = fmt.Sprintf("Op%d", i)
+	}
+	assert.ElementsMatch(t, want, names, "the notified objects hold every event once")
+
+	listed, err := s3c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String("team/AWSLogs/" + mototest.AccountID + "/CloudTrail-Digest/")})
+	require.NoError(t, err)
+	assert.NotEmpty(t, listed.Contents, "digests were stored, and not notified")
 }

@@ -16,6 +16,7 @@ import (
 func TestRequireEnd(t *testing.T) {
 	tests := []struct {
 		name   string
+		cfg    func(c *fixtureConfig)
 		tamper func(f *fixture)
 		opts   func(f *fixture, o *Options)
 		want   string // findings
@@ -56,13 +57,25 @@ func TestRequireEnd(t *testing.T) {
 			k, b := f.extraLog(t, f.ends[5].Add(-time.Second))
 			f.objects[k] = b
 		}, want: "", notes: "not-yet-covered×1"},
+		{name: "a single 50-minute digest: shorter than the one-hour floor, a final digest", cfg: func(c *fixtureConfig) {
+			c.Hours = 1
+			c.MutateDigest = func(i int, d *digestDoc) { d.DigestStartTime = fmtT(c.Start.Add(10 * time.Minute)) }
+		}, opts: func(f *fixture, o *Options) { o.End = f.ends[0].Add(3 * time.Hour) }, want: ""},
+		{name: "a single 50-minute digest, DigestPeriod 50m: a full period", cfg: func(c *fixtureConfig) {
+			c.Hours = 1
+			c.MutateDigest = func(i int, d *digestDoc) { d.DigestStartTime = fmtT(c.Start.Add(10 * time.Minute)) }
+		}, opts: func(f *fixture, o *Options) { o.End, o.DigestPeriod = f.ends[0].Add(3*time.Hour), 50*time.Minute }, want: "newest-digest-missing×1"},
 		{name: "ExpectedEnd wins over the final-digest rule", opts: func(f *fixture, o *Options) {
 			o.End, o.DigestPeriod, o.ExpectedEnd = f.ends[5].Add(3*time.Hour), 2*time.Hour, f.ends[5].Add(time.Hour)
 		}, want: "newest-digest-missing×1"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f := buildFixture(t, defaultConfig())
+			cfg := defaultConfig()
+			if tc.cfg != nil {
+				tc.cfg(&cfg)
+			}
+			f := buildFixture(t, cfg)
 			if tc.tamper != nil {
 				tc.tamper(f)
 			}

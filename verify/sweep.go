@@ -158,6 +158,10 @@ func (v *validator) checkTree(ctx context.Context) error {
 			if otherPrefix(rest) {
 				continue // a valid object of a trail with a longer prefix
 			}
+			if folderRe.MatchString(rest) || strings.HasPrefix(base, e.Key+"/") {
+				add(KindStrayObject, e, "file where a folder of the trail's layout must be")
+				continue
+			}
 			add(KindStrayObject, e, "object where the trail's layout has none")
 			continue
 		}
@@ -287,14 +291,17 @@ func symlinkDetail(key, base string) string {
 // AWSLogs, [org,] account, CloudTrail*, region, year, month, day.
 var folderRe = regexp.MustCompile(`^AWSLogs(?:/o-[a-z0-9]{10,32})?(?:/[0-9]{12}(?:/CloudTrail[A-Za-z-]*(?:/[a-z0-9-]+(?:/[0-9]{4}(?:/[0-9]{2}(?:/[0-9]{2})?)?)?)?)?)?$`)
 
-// NotRegular returns, as [KindNotRegular] findings in key order, the
-// symbolic links and special files under prefix (a key prefix such as
-// "team/" or "") and where the folders leading to it must be, of a Store
-// that is a [TreeLister]; nothing is followed or opened. Other Stores
-// (S3) hold regular objects only: nil. trailcheck uses it to name what
-// hides a trail's digests (a CloudTrail-Digest folder replaced by a
-// symlink, say) when it finds none.
-func NotRegular(ctx context.Context, st Store, bucket, prefix string) ([]*IntegrityError, error) {
+// Obstructions returns, in key order, what can hide a trail's objects
+// under prefix (a key prefix such as "team/" or ""), of a Store that is a
+// [TreeLister]: the symbolic links and special files there and where the
+// folders leading to it must be ([KindNotRegular]), and the files where
+// the trail's layout has a folder (prefix, AWSLogs, account, CloudTrail*,
+// region, year, month, day: [KindStrayObject]). Nothing is followed or
+// opened. Other Stores (S3) hold regular objects only and have no
+// folders: nil. trailcheck uses it to name what hides a trail's digests
+// (a CloudTrail-Digest folder replaced by a symlink, say) when it finds
+// none.
+func Obstructions(ctx context.Context, st Store, bucket, prefix string) ([]*IntegrityError, error) {
 	tl, ok := st.(TreeLister)
 	if !ok {
 		return nil, nil
@@ -311,6 +318,9 @@ func NotRegular(ctx context.Context, st Store, bucket, prefix string) ([]*Integr
 		case e.Type&fs.ModeType != 0:
 			out = append(out, &IntegrityError{Kind: KindNotRegular, Bucket: bucket, Key: e.Key,
 				Detail: fmt.Sprintf("special file (%s) where an object must be (not opened)", e.Type.Type())})
+		case folderRe.MatchString(strings.TrimPrefix(e.Key, prefix)) || strings.HasPrefix(prefix, e.Key+"/"):
+			out = append(out, &IntegrityError{Kind: KindStrayObject, Bucket: bucket, Key: e.Key,
+				Detail: "file where a folder of the trail's layout must be"})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })

@@ -71,7 +71,8 @@ type Options struct {
 	// DigestPeriod is the trail's digest period, used by RequireEnd to tell
 	// a final digest (shorter) from a regular one. Zero: the most frequent
 	// period length among the valid digests found (the longest of those
-	// tied), or one hour when there is none.
+	// tied); when no length occurs twice, that or one hour (the default
+	// period of CloudTrail and trail), whichever is longer.
 	DigestPeriod time.Duration
 	// PrefixChecked leaves out the findings about the prefix as a whole
 	// (stray objects, symlinks, special files, temporary files: see
@@ -827,8 +828,8 @@ func (v *validator) checkNewest() {
 }
 
 // digestPeriod is Options.DigestPeriod or, when zero, the most frequent
-// period length among the valid digests (the longest of those tied), or
-// one hour when there is none.
+// period length among the valid digests (the longest of those tied), at
+// least one hour when no length occurs twice.
 func (v *validator) digestPeriod() time.Duration {
 	if v.opt.DigestPeriod > 0 {
 		return v.opt.DigestPeriod
@@ -839,11 +840,17 @@ func (v *validator) digestPeriod() time.Duration {
 			count[ld.end.Sub(ld.start)]++
 		}
 	}
-	best, n := time.Hour, 0
+	best, n := time.Duration(0), 0
 	for p, c := range count {
 		if c > n || (c == n && p > best) {
 			best, n = p, c
 		}
+	}
+	if n < 2 {
+		// No length repeats (a chain of one or two digests, such as a first
+		// period and a final one): at least CloudTrail's and trail's
+		// default period.
+		best = max(best, time.Hour)
 	}
 	return best
 }

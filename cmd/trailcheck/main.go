@@ -92,9 +92,9 @@ which are never followed or opened).
 --end T asserts the trail is covered up to T, exactly: every log file named
 before T's minute must be listed by a digest (log-not-in-digest), and the
 newest digest must end at or after T unless it is a final digest -- one
-shorter than the trail's digest period (--digest-period, default the most
-frequent period of the digests found), as written at Close or StopLogging
-(newest-digest-missing). Deleting the final digest or any trailing periods
+shorter than the trail's digest period (--digest-period; default the most
+frequent period of the digests found, at least 1h when none repeats), as
+written at Close or StopLogging (newest-digest-missing). Deleting the final digest or any trailing periods
 is thereby an error. To check a trail still running, give an --end no later
 than its newest digest, or no --end.
 Notices (not problems; exit 0 unless --strict): log files newer than the
@@ -195,7 +195,7 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.region, "region", "", "source `REGION` whose chain is validated (default: every region with digests of the trail)")
 	fs.BoolVar(&f.allowRestarts, "allow-restarts", false, "accept digest chain restarts (after StopLogging/StartLogging) instead of reporting them")
 	fs.StringVar(&f.expectedEnd, "expected-end", "", "the newest digest must reach this `TIME` (detects deleted newest digests)")
-	fs.DurationVar(&f.digestPeriod, "digest-period", 0, "the trail's digest `PERIOD` (e.g. 1h), for --end's final-digest rule (default: the most frequent period of the digests found)")
+	fs.DurationVar(&f.digestPeriod, "digest-period", 0, "the trail's digest `PERIOD` (e.g. 1h), for --end's final-digest rule (default: the most frequent period of the digests found, at least 1h when none repeats)")
 	fs.BoolVar(&f.strict, "strict", false, "exit 1 on notices too (log files not yet covered by a digest, leftover temporary files)")
 	fs.BoolVar(&f.jsonOut, "json", false, "print the report as JSON instead of text: {ok, awsInvalid, chains: [{region, accountId, …report}]}, and with one chain its report at the top level too")
 	fs.BoolVar(&f.verbose, "verbose", false, "also print the valid lines (like validate-logs --verbose)")
@@ -226,7 +226,7 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 	if code == exitInvalid && f.noBucket != "" {
 		// No digests of the trail under --dir: a symlink or special file
 		// where its folders must be is what hides them, reported as such.
-		if found := notRegularUnder(f.dir); len(found) > 0 {
+		if found := obstructionsUnder(f.dir); len(found) > 0 {
 			return reportNoDigests(found, f.noBucket, &f, stdout, stderr)
 		}
 		return usageErr("%s", f.noBucket)
@@ -352,10 +352,10 @@ func runValidate(args []string, stdout, stderr io.Writer) int {
 // noDigests reports that the trail has no digests under base (a key
 // prefix): first
 // every symlink and special file where the trail's folders or objects must
-// be (verify.NotRegular: what may hide them, never followed), as findings
+// be (verify.Obstructions: what may hide them, never followed), as findings
 // (on stderr, or in the --json report), then msg. It returns exitInvalid.
 func noDigests(ctx context.Context, st verify.Store, bucket, base, msg string, f *validateFlags, stdout, stderr io.Writer) int {
-	found, err := verify.NotRegular(ctx, st, bucket, base)
+	found, err := verify.Obstructions(ctx, st, bucket, base)
 	if err != nil {
 		fmt.Fprintf(stderr, "trailcheck validate: %v\n", err)
 		return exitError
@@ -363,10 +363,10 @@ func noDigests(ctx context.Context, st verify.Store, bucket, base, msg string, f
 	return reportNoDigests(found, msg, f, stdout, stderr)
 }
 
-// notRegularUnder returns verify.NotRegular of dir as a bucket and of each
+// obstructionsUnder returns verify.Obstructions of dir as a bucket and of each
 // of its subfolders as a bucket named after it (DIR/<bucket>/...), for
 // when --bucket could not be inferred. Read errors leave a part out.
-func notRegularUnder(dir string) []*verify.IntegrityError {
+func obstructionsUnder(dir string) []*verify.IntegrityError {
 	ctx := context.Background()
 	entries, _ := os.ReadDir(dir)
 	sub := map[string]bool{}
@@ -376,7 +376,7 @@ func notRegularUnder(dir string) []*verify.IntegrityError {
 		}
 	}
 	var out []*verify.IntegrityError
-	top, _ := verify.NotRegular(ctx, verify.FSStore(os.DirFS(dir)), "", "")
+	top, _ := verify.Obstructions(ctx, verify.FSStore(os.DirFS(dir)), "", "")
 	for _, x := range top {
 		if first, _, _ := strings.Cut(x.Key, "/"); !sub[first] {
 			out = append(out, x)
@@ -384,7 +384,7 @@ func notRegularUnder(dir string) []*verify.IntegrityError {
 	}
 	for _, e := range entries {
 		if sub[e.Name()] {
-			found, _ := verify.NotRegular(ctx, verify.FSStore(os.DirFS(filepath.Join(dir, e.Name()))), e.Name(), "")
+			found, _ := verify.Obstructions(ctx, verify.FSStore(os.DirFS(filepath.Join(dir, e.Name()))), e.Name(), "")
 			out = append(out, found...)
 		}
 	}

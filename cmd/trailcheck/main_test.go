@@ -191,6 +191,12 @@ func TestRun(t *testing.T) {
 			require.NoError(t, os.Symlink(cp, d))
 		}, code: 1, stderr: []string{"Object\ts3://audit-bucket/AWSLogs/111122223333/CloudTrail-Digest\tINVALID: symbolic link where a folder of the trail's layout must be (not followed)",
 			"cannot infer --bucket: no digests of trail main"}},
+		{name: "digest folder replaced by a file: the file is named", subdir: true, args: func(tr *tree) []string { return append(baseArgs(tr), "--bucket", testBucket) }, prepare: func(t *testing.T, tr *tree) {
+			d := tr.path("AWSLogs/111122223333/CloudTrail-Digest")
+			require.NoError(t, os.RemoveAll(d))
+			require.NoError(t, os.WriteFile(d, []byte("x"), 0o644))
+		}, code: 1, stderr: []string{"Object\ts3://audit-bucket/AWSLogs/111122223333/CloudTrail-Digest\tINVALID: file where a folder of the trail's layout must be",
+			"trailcheck validate: no digests of trail main"}},
 		{name: "digest folder replaced by a symlink, --bucket given", subdir: true, args: func(tr *tree) []string { return append(baseArgs(tr), "--bucket", testBucket) }, prepare: func(t *testing.T, tr *tree) {
 			d := tr.path("AWSLogs/111122223333/CloudTrail-Digest")
 			cp := filepath.Join(t.TempDir(), "copy")

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -108,6 +109,29 @@ func TestBadEventsAreIsolated(t *testing.T) {
 				var ve *trail.ValidationError
 				assert.ErrorAs(t, err, &ve)
 				assert.Len(t, lookupAll(t, s), 99, "the other 99 kept")
+			})
+			t.Run("a value the database refuses costs only its event", func(t *testing.T) {
+				s := open(t)
+				evs := hundred()
+				// A 12 KB random event ID (recorders write UUIDs): larger than
+				// PostgreSQL's largest B-tree index row (about 2.7 KB), so the
+				// ids insert fails there; SQLite takes it.
+				big := make([]byte, 6000)
+				_, _ = rand.Read(big)
+				evs[63].EventID = hex.EncodeToString(big)
+				err := s.Append(ctx, evs)
+				all := lookupAll(t, s)
+				if err == nil {
+					assert.Equal(t, "SQLite", dialect)
+					assert.Len(t, all, 100)
+					return
+				}
+				var ee *sqlhistory.EventError
+				require.ErrorAs(t, err, &ee, "%v", err)
+				assert.Equal(t, 63, ee.Index)
+				assert.Equal(t, evs[63].EventID, ee.EventID)
+				assert.Len(t, all, 99, "the other 99 kept")
+				assert.False(t, errors.Is(err, context.Canceled))
 			})
 			t.Run("long values stored and found exactly", func(t *testing.T) {
 				s := open(t)

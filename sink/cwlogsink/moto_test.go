@@ -340,7 +340,7 @@ func testRecorderOutputReadBack(t *testing.T, client *cloudwatchlogs.Client, mot
 // TestMotoExistingGroupAndStream: a group and stream created beforehand, as
 // an operator would with NoCreateGroup, are used as they are.
 func TestMotoExistingGroupAndStream(t *testing.T) {
-	client := motoClient(t, "", 1)
+	client := motoClient(t, "", 0)
 	ctx := context.Background()
 	group := mototest.Name(t, "CloudTrail")
 	_, err := client.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(group)})
@@ -459,7 +459,7 @@ func TestMotoBatchLimits(t *testing.T) {
 // chronological order, as AWS does, so the sink's sorting is checked by an
 // independent implementation, not only by our own.
 func TestMotoOrderEnforced(t *testing.T) {
-	client := motoClient(t, "", 1)
+	client := motoClient(t, "", 0)
 	ctx := context.Background()
 	group := mototest.Name(t, "CloudTrail")
 	_, err := client.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(group)})
@@ -581,7 +581,7 @@ func TestMotoServiceClockRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			client := motoClient(t, "", 1)
+			client := motoClient(t, "", 0)
 			group := mototest.Name(t, "CloudTrail")
 			var drops []cwlogsink.Drop
 			var mu sync.Mutex
@@ -617,7 +617,7 @@ func TestMotoServiceClockRejects(t *testing.T) {
 // (moto answers ResourceNotFoundException) is created again and the
 // delivery goes through.
 func TestMotoStreamDeletedIsRecreated(t *testing.T) {
-	client := motoClient(t, "", 1)
+	client := motoClient(t, "", 0)
 	ctx := context.Background()
 	group := mototest.Name(t, "CloudTrail")
 	s, err := cwlogsink.New(client, group, cwlogsink.Options{})
@@ -666,7 +666,7 @@ func TestMotoGroupOptions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			client := motoClient(t, "", 1)
+			client := motoClient(t, "", 0)
 			ctx := context.Background()
 			group := mototest.Name(t, "CloudTrail")
 			if tt.exists {
