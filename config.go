@@ -30,7 +30,11 @@ type Config struct {
 	// History keeps the event history that LookupEvents, Events and Query
 	// search. Nil means a bounded in-memory store (a *MemoryHistory sized
 	// by HistoryOptions); NoHistory keeps no history. The recorder does not
-	// close the store.
+	// close the store. Appends run on their own goroutine, in batches: a
+	// store that falls behind or blocks never holds up delivery, and what
+	// its full queue cannot take is counted in Stats.HistoryDropped. The
+	// default in-memory store is only ever behind on CPU, so while it
+	// makes progress the recorder waits for it (backpressure) instead.
 	History HistoryStore
 	// HistoryOptions select the events that enter history (management
 	// events by default) and their retention (90 days by default).

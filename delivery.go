@@ -265,7 +265,7 @@ func (h *historyState) offer(b histBatch) bool {
 // histWaitMax bounds how long the batcher waits for room in the history
 // queue of an in-process store (see historyState.inProcess) while the
 // worker makes no progress.
-const histWaitMax = 250 * time.Millisecond
+const histWaitMax = time.Second
 
 // wait queues b, waiting for room while the worker keeps appending (giving
 // up once it appended nothing for histWaitMax), and reports whether it did.

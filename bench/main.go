@@ -58,7 +58,7 @@ type result struct {
 	P99x      float64 `json:"p99_us"`
 	P50x      float64 `json:"p50_us"`
 	RSS       int64   `json:"peak_rss_kb"`
-	HeapGC    int64   `json:"heap_after_gc"`
+	HeapGC    int64   `json:"heap_after_gc"` // after the last Record, less the heap before the first (the harness's events)
 	Dropped   uint64  `json:"history_dropped"`
 }
 
@@ -146,7 +146,7 @@ func writeReport(out string, all map[string][]result, n, big, huge int, steady t
 	fmt.Fprintf(&b, "- load average (1, 5, 15 min) before: %s; after: %s. The 2 cores are shared with other jobs, so wall-clock figures (events/s, latencies) are noisy; CPU per event is the process's own CPU time and is the steadier figure.\n", load0, load1)
 	fmt.Fprintf(&b, "- run took %s; every contender runs in its own child process, %d interleaved repetitions (order rotated), medians shown.\n", took.Round(time.Second), reps)
 	fmt.Fprintf(&b, "- events: historytest.Generator management events, about 1.5 KB of JSON each, varied identities, resources and parameters: a pool of 20,000 distinct events, each recorded with a fresh unique event ID (the copy is made outside the timed call, so no run holds all its events in memory).\n")
-	fmt.Fprintf(&b, "- trail: default config (one trail, filesink with fsync, signed digests, default in-memory history, gzip level %d); durable = Close returned. Loggers: JSON lines through a 256 KiB bufio.Writer to a file, durable = flush + fsync. zap-gzip: zap into compress/gzip (default level) into the file. floor: encode {\"Records\":[…]} + gzip level 1 + SHA-256 of the same records on every core, no I/O.\n\n", trail.DefaultCompressionLevel)
+	fmt.Fprintf(&b, "- trail: default config (one trail, filesink with fsync, signed digests, default in-memory history, gzip level %d); durable = Close returned. Loggers: JSON lines through a 256 KiB bufio.Writer to a file, durable = flush + fsync. zap-gzip: zap into compress/gzip (default level) into the file. floor: encode {\"Records\":[…]} + gzip level 1 + SHA-256 of the same records on every core, no I/O. Heap after GC: read after the last Record returned (the pipeline is still draining), less the heap before the first Record (the harness's event pool and IDs).\n\n", trail.DefaultCompressionLevel)
 	get := func(k string) []result { return all[k] }
 	eps := func(r result) float64 { return float64(r.Events) / r.Wall }
 	cpuEv := func(r result) float64 { return r.CPU / float64(r.Events) * 1e6 }
@@ -199,7 +199,7 @@ func writeReport(out string, all map[string][]result, n, big, huge int, steady t
 				rs   []result
 			}{fmt.Sprint(huge), h})
 		}
-		fmt.Fprintf(&b, "\n## Flatness: trail with %d to %s events (one run each above %d)\n\n| run | events/s | CPU µs/event | heap after GC MiB | history events dropped |\n|---|---:|---:|---:|---:|\n", n, runs[len(runs)-1].name, n)
+		fmt.Fprintf(&b, "\n## Flatness: trail with %d to %s events (one run each above %d)\n\n| run | events/s | CPU µs/event | heap after GC MiB (less the harness's) | history events dropped |\n|---|---:|---:|---:|---:|\n", n, runs[len(runs)-1].name, n)
 		for _, x := range runs {
 			fmt.Fprintf(&b, "| %s | %.0f | %.2f | %.0f | %.0f |\n", x.name, median(x.rs, eps), median(x.rs, cpuEv),
 				median(x.rs, func(r result) float64 { return float64(r.HeapGC) })/(1<<20), median(x.rs, func(r result) float64 { return float64(r.Dropped) }))
@@ -416,6 +416,12 @@ func runChild(name, mode string, producers, n int) result {
 	var heap runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&heap)
+	if p := os.Getenv("BENCH_HEAPPROFILE"); p != "" {
+		f, err := os.Create(p)
+		check(err)
+		check(pprof.WriteHeapProfile(f))
+		check(f.Close())
+	}
 	var d uint64
 	if dropped != nil {
 		d = dropped()
@@ -427,7 +433,7 @@ func runChild(name, mode string, producers, n int) result {
 	q := func(f float64) float64 { return float64(all[int(f*float64(len(all)-1))]) / 1e3 }
 	return result{Name: name, Mode: mode, Producers: producers, Events: per * producers, Wall: wall.Seconds(), CPU: cpu.Seconds(),
 		Allocs: float64(ms1.Mallocs-ms0.Mallocs) / float64(per*producers), Disk: dirSize(dir), P50x: q(0.50), P99x: q(0.99),
-		HeapGC: int64(heap.HeapAlloc), Dropped: d}
+		HeapGC: int64(heap.HeapAlloc) - int64(ms0.HeapAlloc), Dropped: d}
 }
 
 type lockedWriter struct {

@@ -113,94 +113,71 @@ func buildParams(r *http.Request, body []byte, omitted string, headers []string,
 			marks = append(marks, name)
 		}
 	}
+	// entry appends the key k of the next entry of the object name, and
+	// the object itself (as member name) before its first entry; *n counts
+	// the entries. It reports whether k's value is to be redacted.
+	entry := func(name string, n *int, k string) (hidden bool) {
+		if *n == 0 {
+			member(name)
+			b = append(b, '{')
+		} else {
+			b = append(b, ',')
+		}
+		*n++
+		b = jsontext.AppendString(b, k)
+		b = append(b, ':')
+		return redact(k)
+	}
+	// end closes an object of n entries begun at mark (nothing when n is
+	// 0); one that does not fit is left out and marked omittedMark.
+	end := func(mark, n int, omittedMark string) {
+		if n > 0 {
+			b = append(b, '}')
+			fits(mark, omittedMark)
+		}
+	}
 	if names := wildcards(r.Pattern); len(names) > 0 {
-		mark := len(b)
-		n := 0
+		mark, n := len(b), 0
 		for _, name := range names {
 			v := r.PathValue(name)
-			if n == 0 {
-				member("path")
-				b = append(b, '{')
-			} else {
-				b = append(b, ',')
-			}
-			n++
-			b = jsontext.AppendString(b, name)
-			b = append(b, ':')
-			if redact(name) {
+			if entry("path", &n, name) {
 				v = Hidden
 			}
 			b = jsontext.AppendString(b, v)
 		}
-		if n > 0 {
-			b = append(b, '}')
-		}
-		fits(mark, "pathOmitted")
+		end(mark, n, "pathOmitted")
 	}
 	if r.URL != nil && r.URL.RawQuery != "" {
-		q := r.URL.Query()
-		if len(q) > 0 {
-			mark := len(b)
-			member("query")
-			b = append(b, '{')
+		if q := r.URL.Query(); len(q) > 0 {
 			keys := make([]string, 0, len(q))
 			for k := range q {
 				keys = append(keys, k)
 			}
 			slices.Sort(keys)
-			for i, k := range keys {
-				if i > 0 {
-					b = append(b, ',')
-				}
-				b = jsontext.AppendString(b, k)
-				b = append(b, ':')
+			mark, n := len(b), 0
+			for _, k := range keys {
 				vs := q[k]
-				if redact(k) {
+				if entry("query", &n, k) {
 					vs = []string{Hidden}
 				}
-				if len(vs) == 1 {
-					b = jsontext.AppendString(b, vs[0])
-					continue
-				}
-				b = append(b, '[')
-				for j, v := range vs {
-					if j > 0 {
-						b = append(b, ',')
-					}
-					b = jsontext.AppendString(b, v)
-				}
-				b = append(b, ']')
+				b = appendStrings(b, vs)
 			}
-			b = append(b, '}')
-			fits(mark, "queryOmitted")
+			end(mark, n, "queryOmitted")
 		}
 	}
 	if len(headers) > 0 {
-		mark := len(b)
-		n := 0
+		mark, n := len(b), 0
 		for _, name := range headers {
 			vs := r.Header.Values(name)
 			if len(vs) == 0 {
 				continue
 			}
-			if n == 0 {
-				member("headers")
-				b = append(b, '{')
-			} else {
-				b = append(b, ',')
-			}
-			n++
-			b = jsontext.AppendString(b, name)
-			b = append(b, ':')
-			if redact(name) {
+			if entry("headers", &n, name) {
 				vs = []string{Hidden}
 			}
 			b = appendStrings(b, vs)
 		}
-		if n > 0 {
-			b = append(b, '}')
-			fits(mark, "headersOmitted")
-		}
+		end(mark, n, "headersOmitted")
 	}
 	if body != nil {
 		mark := len(b)

@@ -201,7 +201,19 @@ type Options struct {
 	// SegmentSize is the size at which a new segment starts (default
 	// DefaultSegmentSize). Segments are the unit of TruncateFront.
 	SegmentSize int64
+	// Preallocate writes each segment's SegmentSize bytes with zeros (and
+	// syncs them) before records go into it, in the background while the
+	// previous segment fills: appends then overwrite allocated blocks
+	// inside the file's size, and a Sync flushes data only, with no change
+	// of the file's size or block map to commit to the file system's
+	// journal (2-3x faster fdatasync on ext4). The directory holds up to
+	// one prepared segment (a file named spare.tmp) beyond the log, and
+	// the zeros cost one extra write of each segment.
+	Preallocate bool
 }
+
+// spareName is the file a preallocated segment is prepared in.
+const spareName = "spare.tmp"
 
 type segment struct {
 	first uint64 // index of its first record
@@ -218,15 +230,24 @@ type Log struct {
 	mu     sync.Mutex
 	dir    string
 	opts   Options
-	segs   []segment // in index order; the last is active
-	f      *os.File  // active segment, opened for appending
-	next   uint64    // index of the next record
-	total  int64     // bytes of all segments
-	dirty  bool      // appended since the last Sync
-	err    error     // sticky write error
+	segs   []segment    // in index order; the last is active
+	f      *os.File     // active segment, opened for appending
+	next   uint64       // index of the next record
+	total  atomic.Int64 // bytes of all segments (written under mu)
+	dirty  bool         // appended since the last Sync
+	err    error        // sticky write error
 	closed bool
 	lock   *os.File // holds the directory's lock
 	syncs  atomic.Uint64
+
+	appends uint64     // Append calls, to tell whether one ran during a Sync
+	syncing int        // Syncs in progress (without mu)
+	retired []*os.File // segments closed while a Sync was in progress
+
+	// Preallocate: the goroutine preparing spare.tmp reports on spareDone.
+	preparing bool
+	spareDone chan error
+	spareStop chan struct{} // closed by Close
 }
 
 // Open opens (creating if needed) the log in dir and calls fn for every
@@ -249,12 +270,17 @@ func Open(dir string, opts Options, fn func(index uint64, payload []byte) error)
 	if err != nil {
 		return nil, nil, err
 	}
-	l = &Log{dir: dir, opts: opts, lock: lock}
+	l = &Log{dir: dir, opts: opts, lock: lock, spareDone: make(chan error, 1), spareStop: make(chan struct{})}
 	defer func() {
 		if err != nil {
+			l.stopSpare()
 			unlockDir(lock)
 		}
 	}()
+	// A spare left by a crash may be partly written.
+	if err := os.Remove(filepath.Join(dir, spareName)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, nil, fmt.Errorf("wal: %w", err)
+	}
 	for i, s := range names {
 		last := i == len(names)-1
 		var nextFirst int64 = -1
@@ -280,7 +306,7 @@ func Open(dir string, opts Options, fn func(index uint64, payload []byte) error)
 		}
 		s.size, s.holes = sc.size, sc.holes
 		l.segs = append(l.segs, s)
-		l.total += sc.size
+		l.total.Add(sc.size)
 		l.next = sc.next
 		if !last && l.next < names[i+1].first {
 			l.next = names[i+1].first
@@ -295,19 +321,91 @@ func Open(dir string, opts Options, fn func(index uint64, payload []byte) error)
 	act := &l.segs[len(l.segs)-1]
 	if act.size < segHeaderSize {
 		// A segment created just before a crash: write its header again.
-		l.total -= act.size
+		l.total.Add(-act.size)
 		l.segs = l.segs[:len(l.segs)-1]
 		if err := l.newSegment(act.first); err != nil {
 			return nil, damage, err
 		}
 		return l, damage, nil
 	}
-	f, err := os.OpenFile(filepath.Join(dir, act.name), os.O_WRONLY|os.O_APPEND, 0)
+	f, err := os.OpenFile(filepath.Join(dir, act.name), os.O_WRONLY, 0)
 	if err != nil {
 		return nil, damage, fmt.Errorf("wal: %w", err)
 	}
 	l.f = f
+	l.prepareSpare()
 	return l, damage, nil
+}
+
+// prepareSpare starts preparing the next preallocated segment, unless one
+// is being prepared. The caller holds mu (or is Open).
+func (l *Log) prepareSpare() {
+	if !l.opts.Preallocate || l.preparing || l.closed {
+		return
+	}
+	l.preparing = true
+	path, size, stop, done := filepath.Join(l.dir, spareName), l.opts.SegmentSize, l.spareStop, l.spareDone
+	go func() {
+		err := zeroFile(path, size, stop)
+		if err != nil {
+			os.Remove(path)
+		}
+		done <- err
+	}()
+}
+
+// takeSpare reports whether a prepared segment is ready in spare.tmp,
+// waiting for its preparation, begun when the segment now full was
+// created (it only waits when records come faster than the disk writes
+// zeros). The caller holds mu.
+func (l *Log) takeSpare() bool {
+	if !l.preparing {
+		return false
+	}
+	err := <-l.spareDone
+	l.preparing = false
+	return err == nil
+}
+
+// stopSpare stops the preparation of a spare and waits for it. The caller
+// holds mu (or is Open).
+func (l *Log) stopSpare() {
+	select {
+	case <-l.spareStop:
+	default:
+		close(l.spareStop)
+	}
+	if l.preparing {
+		<-l.spareDone
+		l.preparing = false
+	}
+}
+
+var errStopped = errors.New("wal: stopped")
+
+// zeroFile writes size zero bytes to path and syncs them.
+func zeroFile(path string, size int64, stop <-chan struct{}) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	zero := make([]byte, 1<<20)
+	for off := int64(0); off < size && err == nil; off += int64(len(zero)) {
+		select {
+		case <-stop:
+			err = errStopped
+			continue
+		default:
+		}
+		_, err = f.Write(zero[:min(int64(len(zero)), size-off)])
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func listSegments(dir string) ([]segment, error) {
@@ -358,6 +456,9 @@ func scanSegment(dir string, s segment, nextFirst int64, fn func(uint64, []byte)
 			Records: lostBefore(nextFirst, s.first), Reason: "short segment header"})
 		return sc, nil
 	}
+	if nextFirst < 0 && allZero(data) {
+		return sc, nil // a preallocated segment whose header a crash kept from being written
+	}
 	if string(data[:8]) != segMagic || binary.LittleEndian.Uint64(data[8:16]) != s.first {
 		// The file name tells the first index too: read on.
 		sc.header = true
@@ -382,6 +483,9 @@ func scanSegment(dir string, s segment, nextFirst int64, fn func(uint64, []byte)
 			sc.size = int64(off)
 			continue
 		}
+		if allZero(data[off:]) {
+			break // the unused, zeroed end of a preallocated segment
+		}
 		reason := "torn record"
 		switch {
 		case derr == nil:
@@ -403,8 +507,23 @@ func scanSegment(dir string, s segment, nextFirst int64, fn func(uint64, []byte)
 		sc.next = qidx
 		off = q
 	}
-	sc.size = int64(len(data))
+	sc.size = int64(off)
 	return sc, nil
+}
+
+func allZero(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b) != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // lostBefore is the number of records from next up to the next segment's
@@ -485,11 +604,19 @@ func truncateFile(path string, size int64) error {
 func (l *Log) newSegment(first uint64) error {
 	name := fmt.Sprintf("%020d%s", first, segSuffix)
 	path := filepath.Join(l.dir, name)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o600)
-	if err != nil {
-		return fmt.Errorf("wal: %w", err)
+	var f *os.File
+	if l.takeSpare() {
+		if err := os.Rename(filepath.Join(l.dir, spareName), path); err == nil {
+			f, _ = os.OpenFile(path, os.O_WRONLY, 0)
+		}
 	}
-	if _, err := f.Write(segHeader(first)); err != nil {
+	if f == nil {
+		var err error
+		if f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600); err != nil {
+			return fmt.Errorf("wal: %w", err)
+		}
+	}
+	if _, err := f.WriteAt(segHeader(first), 0); err != nil {
 		f.Close()
 		return fmt.Errorf("wal: %w", err)
 	}
@@ -502,12 +629,13 @@ func (l *Log) newSegment(first uint64) error {
 		return err
 	}
 	if l.f != nil {
-		l.f.Close()
+		l.retire(l.f)
 	}
 	l.f = f
 	l.segs = append(l.segs, segment{first: first, name: name, size: segHeaderSize})
-	l.total += segHeaderSize
+	l.total.Add(segHeaderSize)
 	l.next = first
+	l.prepareSpare()
 	return nil
 }
 
@@ -555,7 +683,7 @@ func (l *Log) Append(frames []byte, n int) (first uint64, err error) {
 	if err := stamp(frames, n, l.next); err != nil {
 		return 0, err
 	}
-	if _, err := l.f.Write(frames); err != nil {
+	if _, err := l.f.WriteAt(frames, act.size); err != nil {
 		if terr := l.f.Truncate(act.size); terr != nil {
 			return 0, l.fail(fmt.Errorf("%w (and cutting the partial write: %v)", err, terr))
 		}
@@ -564,8 +692,9 @@ func (l *Log) Append(frames []byte, n int) (first uint64, err error) {
 	first = l.next
 	l.next += uint64(n)
 	act.size += int64(len(frames))
-	l.total += int64(len(frames))
+	l.total.Add(int64(len(frames)))
 	l.dirty = true
+	l.appends++
 	return first, nil
 }
 
@@ -574,25 +703,55 @@ func (l *Log) fail(err error) error {
 	return l.err
 }
 
-// Sync makes every record appended so far durable.
+// Sync makes every record appended so far durable. The fdatasync runs
+// without holding the log: Append (and Size, Read) go on meanwhile, and
+// what they append is left for the next Sync.
 func (l *Log) Sync() error {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.closed {
+		l.mu.Unlock()
 		return ErrClosed
 	}
 	if l.err != nil {
-		return l.err
+		err := l.err
+		l.mu.Unlock()
+		return err
 	}
 	if !l.dirty {
+		l.mu.Unlock()
 		return nil
 	}
+	f, seq := l.f, l.appends
+	l.syncing++
 	l.syncs.Add(1)
-	if err := fdatasync(l.f); err != nil {
+	l.mu.Unlock()
+	err := fdatasync(f)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.syncing--
+	if l.syncing == 0 {
+		for _, r := range l.retired {
+			r.Close()
+		}
+		l.retired = nil
+	}
+	if err != nil {
 		return l.fail(err)
 	}
-	l.dirty = false
+	if l.appends == seq && l.f == f {
+		l.dirty = false
+	}
 	return nil
+}
+
+// retire closes f, the segment that was active, or leaves it to the last
+// Sync in progress (which may be syncing it). The caller holds mu.
+func (l *Log) retire(f *os.File) {
+	if l.syncing > 0 {
+		l.retired = append(l.retired, f)
+		return
+	}
+	f.Close()
 }
 
 // Syncs counts the fsyncs of the log's segments (by Sync, Close, and when a
@@ -613,12 +772,9 @@ func (l *Log) FirstIndex() uint64 {
 	return l.segs[0].first
 }
 
-// Size is the number of bytes the log's segments hold.
-func (l *Log) Size() int64 {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.total
-}
+// Size is the number of bytes the log's segments hold. It does not wait
+// for a Sync in progress.
+func (l *Log) Size() int64 { return l.total.Load() }
 
 // Removable is the number of segments TruncateFront(index) would remove.
 func (l *Log) Removable(index uint64) int {
@@ -652,7 +808,7 @@ func (l *Log) TruncateFront(index uint64) (freed int64, err error) {
 			return freed, fmt.Errorf("wal: %w", err)
 		}
 		freed += s.size
-		l.total -= s.size
+		l.total.Add(-s.size)
 	}
 	l.segs = append(l.segs[:0], l.segs[k:]...)
 	return freed, syncDir(l.dir)
@@ -759,13 +915,16 @@ func (l *Log) Close() error {
 	if l.closed {
 		return nil
 	}
+	l.stopSpare()
 	l.closed = true
 	var err error
 	if l.dirty && l.err == nil {
 		l.syncs.Add(1)
 		err = fdatasync(l.f)
 	}
-	if cerr := l.f.Close(); err == nil {
+	if l.syncing > 0 {
+		l.retire(l.f) // a Sync in progress closes it
+	} else if cerr := l.f.Close(); err == nil {
 		err = cerr
 	}
 	unlockDir(l.lock)
