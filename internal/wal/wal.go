@@ -201,7 +201,19 @@ type Options struct {
 	// SegmentSize is the size at which a new segment starts (default
 	// DefaultSegmentSize). Segments are the unit of TruncateFront.
 	SegmentSize int64
+	// Preallocate writes each segment's SegmentSize bytes with zeros (and
+	// syncs them) before records go into it, in the background while the
+	// previous segment fills: appends then overwrite allocated blocks
+	// inside the file's size, and a Sync flushes data only, with no change
+	// of the file's size or block map to commit to the file system's
+	// journal (2-3x faster fdatasync on ext4). The directory holds up to
+	// one prepared segment (a file named spare.tmp) beyond the log, and
+	// the zeros cost one extra write of each segment.
+	Preallocate bool
 }
+
+// spareName is the file a preallocated segment is prepared in.
+const spareName = "spare.tmp"
 
 type segment struct {
 	first uint64 // index of its first record
@@ -218,12 +230,12 @@ type Log struct {
 	mu     sync.Mutex
 	dir    string
 	opts   Options
-	segs   []segment // in index order; the last is active
-	f      *os.File  // active segment, opened for appending
-	next   uint64    // index of the next record
+	segs   []segment    // in index order; the last is active
+	f      *os.File     // active segment, opened for appending
+	next   uint64       // index of the next record
 	total  atomic.Int64 // bytes of all segments (written under mu)
-	dirty  bool      // appended since the last Sync
-	err    error     // sticky write error
+	dirty  bool         // appended since the last Sync
+	err    error        // sticky write error
 	closed bool
 	lock   *os.File // holds the directory's lock
 	syncs  atomic.Uint64
@@ -231,6 +243,11 @@ type Log struct {
 	appends uint64     // Append calls, to tell whether one ran during a Sync
 	syncing int        // Syncs in progress (without mu)
 	retired []*os.File // segments closed while a Sync was in progress
+
+	// Preallocate: the goroutine preparing spare.tmp reports on spareDone.
+	preparing bool
+	spareDone chan error
+	spareStop chan struct{} // closed by Close
 }
 
 // Open opens (creating if needed) the log in dir and calls fn for every
@@ -253,12 +270,17 @@ func Open(dir string, opts Options, fn func(index uint64, payload []byte) error)
 	if err != nil {
 		return nil, nil, err
 	}
-	l = &Log{dir: dir, opts: opts, lock: lock}
+	l = &Log{dir: dir, opts: opts, lock: lock, spareDone: make(chan error, 1), spareStop: make(chan struct{})}
 	defer func() {
 		if err != nil {
+			l.stopSpare()
 			unlockDir(lock)
 		}
 	}()
+	// A spare left by a crash may be partly written.
+	if err := os.Remove(filepath.Join(dir, spareName)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, nil, fmt.Errorf("wal: %w", err)
+	}
 	for i, s := range names {
 		last := i == len(names)-1
 		var nextFirst int64 = -1
@@ -306,12 +328,84 @@ func Open(dir string, opts Options, fn func(index uint64, payload []byte) error)
 		}
 		return l, damage, nil
 	}
-	f, err := os.OpenFile(filepath.Join(dir, act.name), os.O_WRONLY|os.O_APPEND, 0)
+	f, err := os.OpenFile(filepath.Join(dir, act.name), os.O_WRONLY, 0)
 	if err != nil {
 		return nil, damage, fmt.Errorf("wal: %w", err)
 	}
 	l.f = f
+	l.prepareSpare()
 	return l, damage, nil
+}
+
+// prepareSpare starts preparing the next preallocated segment, unless one
+// is being prepared. The caller holds mu (or is Open).
+func (l *Log) prepareSpare() {
+	if !l.opts.Preallocate || l.preparing || l.closed {
+		return
+	}
+	l.preparing = true
+	path, size, stop, done := filepath.Join(l.dir, spareName), l.opts.SegmentSize, l.spareStop, l.spareDone
+	go func() {
+		err := zeroFile(path, size, stop)
+		if err != nil {
+			os.Remove(path)
+		}
+		done <- err
+	}()
+}
+
+// takeSpare reports whether a prepared segment is ready in spare.tmp,
+// waiting for its preparation, begun when the segment now full was
+// created (it only waits when records come faster than the disk writes
+// zeros). The caller holds mu.
+func (l *Log) takeSpare() bool {
+	if !l.preparing {
+		return false
+	}
+	err := <-l.spareDone
+	l.preparing = false
+	return err == nil
+}
+
+// stopSpare stops the preparation of a spare and waits for it. The caller
+// holds mu (or is Open).
+func (l *Log) stopSpare() {
+	select {
+	case <-l.spareStop:
+	default:
+		close(l.spareStop)
+	}
+	if l.preparing {
+		<-l.spareDone
+		l.preparing = false
+	}
+}
+
+var errStopped = errors.New("wal: stopped")
+
+// zeroFile writes size zero bytes to path and syncs them.
+func zeroFile(path string, size int64, stop <-chan struct{}) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	zero := make([]byte, 1<<20)
+	for off := int64(0); off < size && err == nil; off += int64(len(zero)) {
+		select {
+		case <-stop:
+			err = errStopped
+			continue
+		default:
+		}
+		_, err = f.Write(zero[:min(int64(len(zero)), size-off)])
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func listSegments(dir string) ([]segment, error) {
@@ -362,6 +456,9 @@ func scanSegment(dir string, s segment, nextFirst int64, fn func(uint64, []byte)
 			Records: lostBefore(nextFirst, s.first), Reason: "short segment header"})
 		return sc, nil
 	}
+	if nextFirst < 0 && allZero(data) {
+		return sc, nil // a preallocated segment whose header a crash kept from being written
+	}
 	if string(data[:8]) != segMagic || binary.LittleEndian.Uint64(data[8:16]) != s.first {
 		// The file name tells the first index too: read on.
 		sc.header = true
@@ -386,6 +483,9 @@ func scanSegment(dir string, s segment, nextFirst int64, fn func(uint64, []byte)
 			sc.size = int64(off)
 			continue
 		}
+		if allZero(data[off:]) {
+			break // the unused, zeroed end of a preallocated segment
+		}
 		reason := "torn record"
 		switch {
 		case derr == nil:
@@ -407,8 +507,23 @@ func scanSegment(dir string, s segment, nextFirst int64, fn func(uint64, []byte)
 		sc.next = qidx
 		off = q
 	}
-	sc.size = int64(len(data))
+	sc.size = int64(off)
 	return sc, nil
+}
+
+func allZero(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b) != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // lostBefore is the number of records from next up to the next segment's
@@ -489,11 +604,19 @@ func truncateFile(path string, size int64) error {
 func (l *Log) newSegment(first uint64) error {
 	name := fmt.Sprintf("%020d%s", first, segSuffix)
 	path := filepath.Join(l.dir, name)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o600)
-	if err != nil {
-		return fmt.Errorf("wal: %w", err)
+	var f *os.File
+	if l.takeSpare() {
+		if err := os.Rename(filepath.Join(l.dir, spareName), path); err == nil {
+			f, _ = os.OpenFile(path, os.O_WRONLY, 0)
+		}
 	}
-	if _, err := f.Write(segHeader(first)); err != nil {
+	if f == nil {
+		var err error
+		if f, err = os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600); err != nil {
+			return fmt.Errorf("wal: %w", err)
+		}
+	}
+	if _, err := f.WriteAt(segHeader(first), 0); err != nil {
 		f.Close()
 		return fmt.Errorf("wal: %w", err)
 	}
@@ -512,6 +635,7 @@ func (l *Log) newSegment(first uint64) error {
 	l.segs = append(l.segs, segment{first: first, name: name, size: segHeaderSize})
 	l.total.Add(segHeaderSize)
 	l.next = first
+	l.prepareSpare()
 	return nil
 }
 
@@ -559,7 +683,7 @@ func (l *Log) Append(frames []byte, n int) (first uint64, err error) {
 	if err := stamp(frames, n, l.next); err != nil {
 		return 0, err
 	}
-	if _, err := l.f.Write(frames); err != nil {
+	if _, err := l.f.WriteAt(frames, act.size); err != nil {
 		if terr := l.f.Truncate(act.size); terr != nil {
 			return 0, l.fail(fmt.Errorf("%w (and cutting the partial write: %v)", err, terr))
 		}
@@ -791,6 +915,7 @@ func (l *Log) Close() error {
 	if l.closed {
 		return nil
 	}
+	l.stopSpare()
 	l.closed = true
 	var err error
 	if l.dirty && l.err == nil {
