@@ -108,22 +108,7 @@ func BenchmarkMemoryHistoryLookup(b *testing.B) {
 
 // BenchmarkMemoryHistoryAppend measures appending in batches of 1,000.
 func BenchmarkMemoryHistoryAppend(b *testing.B) {
-	gen := historytest.NewGenerator(2, time.Now().Add(-24*time.Hour), 10*time.Millisecond)
-	batch := make([]trail.Event, 1000)
-	s := trail.NewMemoryHistory(trail.MemoryHistoryOptions{MaxBytes: 64 << 20})
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		b.StopTimer()
-		for i := range batch {
-			batch[i] = gen.Next()
-		}
-		b.StartTimer()
-		if err := s.Append(ctx, batch); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N*len(batch))/b.Elapsed().Seconds(), "events/s")
+	historytest.BenchAppend(b, trail.NewMemoryHistory(trail.MemoryHistoryOptions{MaxBytes: 64 << 20}), 2)
 }
 
 // BenchmarkMemoryHistoryFill appends 1.5 million unique events in batches

@@ -18,7 +18,7 @@
 // concurrent appends and lookups (run it with -race).
 //
 // The package also has Generator, which makes realistic synthetic events for
-// benchmarks.
+// benchmarks, and BenchAppend, the body of an append benchmark.
 package historytest
 
 import (

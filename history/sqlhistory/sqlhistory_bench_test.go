@@ -15,26 +15,8 @@ import (
 // grows as the benchmark runs; run it with -benchtime=100x or more to
 // measure a sustained rate rather than an empty database.
 func BenchmarkAppend(b *testing.B) {
-	b.Run("SQLite", func(b *testing.B) { benchAppend(b, openSQLite(b)) })
-	b.Run("PostgreSQL", func(b *testing.B) { benchAppend(b, openPostgres(b, postgresDSN(b))) })
-}
-
-func benchAppend(b *testing.B, s *sqlhistory.Store) {
-	gen := historytest.NewGenerator(11, time.Now().Add(-24*time.Hour), 10*time.Millisecond)
-	batch := make([]trail.Event, 1000)
-	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		b.StopTimer()
-		for i := range batch {
-			batch[i] = gen.Next()
-		}
-		b.StartTimer()
-		if err := s.Append(ctx, batch); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N*len(batch))/b.Elapsed().Seconds(), "events/s")
+	b.Run("SQLite", func(b *testing.B) { historytest.BenchAppend(b, openSQLite(b), 11) })
+	b.Run("PostgreSQL", func(b *testing.B) { historytest.BenchAppend(b, openPostgres(b, postgresDSN(b)), 11) })
 }
 
 // BenchmarkLookup measures the 50 newest events for one EventName, a

@@ -2,11 +2,10 @@ package cwlogsink
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/aws/smithy-go"
 
-	"github.com/trailkit/trail"
+	"github.com/trailkit/trail/internal/awserr"
 )
 
 // permanentCodes are CloudWatch Logs error codes that no retry can fix.
@@ -39,18 +38,10 @@ var permanentCodes = map[string]bool{
 }
 
 // classify wraps err with trail.ErrPermanent when CloudWatch Logs reports a
-// condition that retrying cannot fix; throttling, 5xx answers, timeouts and
-// network errors are returned unchanged so that the recorder retries them.
-// The SDK error stays reachable with errors.As.
-func classify(err error) error {
-	if err == nil || errors.Is(err, trail.ErrPermanent) {
-		return err
-	}
-	if IsPermanent(err) {
-		return fmt.Errorf("%w: %w", trail.ErrPermanent, err)
-	}
-	return err
-}
+// condition that retrying cannot fix (IsPermanent); throttling, 5xx
+// answers, timeouts and network errors are returned unchanged so that the
+// recorder retries them. The SDK error stays reachable with errors.As.
+func classify(err error) error { return awserr.Classify(err, IsPermanent) }
 
 // IsPermanent reports whether err is a CloudWatch Logs error that retrying
 // cannot fix (AccessDeniedException, UnrecognizedClientException,

@@ -9,7 +9,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 
-	"github.com/trailkit/trail"
+	"github.com/trailkit/trail/internal/awserr"
 )
 
 // permanentCodes are S3 error codes that no retry can fix.
@@ -42,18 +42,11 @@ var permanentCodes = map[string]string{
 	"NotFound":  "the bucket does not exist (HTTP 404)",
 }
 
-// classify wraps err with trail.ErrPermanent when S3 reports a condition
-// that retrying cannot fix; throttling, 5xx answers, timeouts and network
-// errors are returned unchanged so that the recorder retries them.
-func classify(err error) error {
-	if err == nil || errors.Is(err, trail.ErrPermanent) {
-		return err
-	}
-	if IsPermanent(err) {
-		return fmt.Errorf("%w: %w", trail.ErrPermanent, err)
-	}
-	return err
-}
+// classify wraps err with trail.ErrPermanent when S3 reports a
+// condition that retrying cannot fix (IsPermanent); throttling, 5xx
+// answers, timeouts and network errors are returned unchanged so that the
+// recorder retries them.
+func classify(err error) error { return awserr.Classify(err, IsPermanent) }
 
 // IsPermanent reports whether err is an S3 error that retrying cannot fix:
 // one of the codes listed in this package's documentation (AccessDenied,

@@ -56,20 +56,23 @@ func (f *fakeS3) err(op string) error {
 	return f.fail[op]
 }
 
-func checkMD5(body []byte, md5b64 *string) error {
+// receive fails op when told to, else reads an uploaded body and checks
+// it against its Content-MD5.
+func (f *fakeS3) receive(op string, r io.Reader, md5b64 *string) ([]byte, error) {
+	if err := f.err(op); err != nil {
+		return nil, err
+	}
+	body, _ := io.ReadAll(r)
 	sum := md5.Sum(body)
 	if md5b64 == nil || *md5b64 != base64.StdEncoding.EncodeToString(sum[:]) {
-		return &smithy.GenericAPIError{Code: "BadDigest", Message: "Content-MD5 mismatch"}
+		return nil, &smithy.GenericAPIError{Code: "BadDigest", Message: "Content-MD5 mismatch"}
 	}
-	return nil
+	return body, nil
 }
 
 func (f *fakeS3) PutObject(_ context.Context, in *s3.PutObjectInput, _ ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
-	if err := f.err("PutObject"); err != nil {
-		return nil, err
-	}
-	body, _ := io.ReadAll(in.Body)
-	if err := checkMD5(body, in.ContentMD5); err != nil {
+	body, err := f.receive("PutObject", in.Body, in.ContentMD5)
+	if err != nil {
 		return nil, err
 	}
 	f.mu.Lock()
@@ -96,11 +99,8 @@ func (f *fakeS3) CreateMultipartUpload(_ context.Context, in *s3.CreateMultipart
 }
 
 func (f *fakeS3) UploadPart(_ context.Context, in *s3.UploadPartInput, _ ...func(*s3.Options)) (*s3.UploadPartOutput, error) {
-	if err := f.err("UploadPart"); err != nil {
-		return nil, err
-	}
-	body, _ := io.ReadAll(in.Body)
-	if err := checkMD5(body, in.ContentMD5); err != nil {
+	body, err := f.receive("UploadPart", in.Body, in.ContentMD5)
+	if err != nil {
 		return nil, err
 	}
 	f.mu.Lock()
