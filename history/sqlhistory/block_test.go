@@ -135,12 +135,18 @@ func FuzzDecodeBlock(f *testing.F) {
 
 // TestMigrateV1 fills a version 1 database and opens it: the events move
 // to blocks and the old tables go.
-func TestMigrateV1(t *testing.T) {
+func TestMigrateV1(t *testing.T) { onBothDialects(t, "mig", testMigrateV1) }
+
+// onBothDialects runs test on a new SQLite database and, when
+// TRAIL_TEST_POSTGRES_DSN is set, on PostgreSQL tables of a new prefix
+// that starts with base (dropped afterwards). test gets the database, its
+// dialect and the table prefix to use.
+func onBothDialects(t *testing.T, base string, test func(t *testing.T, db *sql.DB, d Dialect, prefix string)) {
 	t.Run("SQLite", func(t *testing.T) {
-		db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "v1.db")+"?_txlock=immediate")
+		db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "history.db")+"?_txlock=immediate")
 		require.NoError(t, err)
 		defer db.Close()
-		testMigrateV1(t, db, SQLite, "trail_")
+		test(t, db, SQLite, "trail_")
 	})
 	t.Run("PostgreSQL", func(t *testing.T) {
 		dsn := os.Getenv("TRAIL_TEST_POSTGRES_DSN")
@@ -150,14 +156,14 @@ func TestMigrateV1(t *testing.T) {
 		db, err := sql.Open("pgx", dsn)
 		require.NoError(t, err)
 		defer db.Close()
-		prefix := fmt.Sprintf("mig%d_", time.Now().UnixNano()%1e9)
+		prefix := fmt.Sprintf("%s%d_", base, time.Now().UnixNano()%1e9)
 		defer func() {
 			for _, tbl := range []string{"events", "resources", "blocks", "epochs", "postings", "ids", "new_ids", "meta"} {
 				_, _ = db.Exec("DROP TABLE IF EXISTS " + prefix + tbl)
 			}
 			_, _ = db.Exec("DROP SEQUENCE IF EXISTS " + prefix + "block_ids")
 		}()
-		testMigrateV1(t, db, PostgreSQL, prefix)
+		test(t, db, PostgreSQL, prefix)
 	})
 }
 

@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,31 +18,7 @@ import (
 // and values starting with the bounded form's marker as version 2 stored
 // them (raw): version 3 rewrites them, and lookups by those values find
 // exactly their events.
-func TestMigrateV2(t *testing.T) {
-	t.Run("SQLite", func(t *testing.T) {
-		db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "v2.db")+"?_txlock=immediate")
-		require.NoError(t, err)
-		defer db.Close()
-		testMigrateV2(t, db, SQLite, "trail_")
-	})
-	t.Run("PostgreSQL", func(t *testing.T) {
-		dsn := os.Getenv("TRAIL_TEST_POSTGRES_DSN")
-		if dsn == "" {
-			t.Skip("skipping: TRAIL_TEST_POSTGRES_DSN is unset; start a server with: source .ci/postgres.sh (installs it with apt-get install -y postgresql)")
-		}
-		db, err := sql.Open("pgx", dsn)
-		require.NoError(t, err)
-		defer db.Close()
-		prefix := fmt.Sprintf("mig2_%d_", time.Now().UnixNano()%1e9)
-		defer func() {
-			for _, tbl := range []string{"blocks", "epochs", "postings", "ids", "new_ids", "meta"} {
-				_, _ = db.Exec("DROP TABLE IF EXISTS " + prefix + tbl)
-			}
-			_, _ = db.Exec("DROP SEQUENCE IF EXISTS " + prefix + "block_ids")
-		}()
-		testMigrateV2(t, db, PostgreSQL, prefix)
-	})
-}
+func TestMigrateV2(t *testing.T) { onBothDialects(t, "mig2_", testMigrateV2) }
 
 func testMigrateV2(t *testing.T, db *sql.DB, d Dialect, prefix string) {
 	ctx := context.Background()

@@ -73,6 +73,21 @@ func tiny(id int, at time.Time) json.RawMessage {
 	return json.RawMessage(fmt.Sprintf(`{"eventTime":"%s","eventID":"%d"}`, at.UTC().Format(trail.TimeFormat), id))
 }
 
+// records returns n records step apart, the last one step before end:
+// tiny ones when size is negative, else record's of at least size bytes.
+func records(end time.Time, n, size int, step time.Duration) []json.RawMessage {
+	recs := make([]json.RawMessage, n)
+	for i := range recs {
+		at := end.Add(-time.Duration(n-i) * step)
+		if size < 0 {
+			recs[i] = tiny(i, at)
+		} else {
+			recs[i] = record(i, at, size)
+		}
+	}
+	return recs
+}
+
 func logFile(key string, recs []json.RawMessage) *trail.LogFile {
 	if key == "" {
 		key = "AWSLogs/" + acct + "/CloudTrail/" + region + "/2026/03/01/" + acct + "_CloudTrail_" + region + "_20260301T1005Z_abcdefghABCDEFGH.json.gz"
@@ -154,17 +169,7 @@ func TestStreamNames(t *testing.T) {
 // every rule) accepts all calls.
 func TestPutLogEventsRules(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Second)
-	many := func(n, size int, step time.Duration) []json.RawMessage {
-		recs := make([]json.RawMessage, n)
-		for i := range recs {
-			if size < 0 {
-				recs[i] = tiny(i, now.Add(-time.Duration(n-i)*step))
-			} else {
-				recs[i] = record(i, now.Add(-time.Duration(n-i)*step), size)
-			}
-		}
-		return recs
-	}
+	many := func(n, size int, step time.Duration) []json.RawMessage { return records(now, n, size, step) }
 	shuffled := many(500, 0, time.Second)
 	rand.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
 	tests := []struct {

@@ -380,17 +380,7 @@ func TestMotoExistingGroupAndStream(t *testing.T) {
 // and moto holds every delivered event, equal and in order.
 func TestMotoBatchLimits(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Second)
-	many := func(n, size int, step time.Duration) []json.RawMessage {
-		recs := make([]json.RawMessage, n)
-		for i := range recs {
-			if size < 0 {
-				recs[i] = tiny(i, now.Add(-time.Duration(n-i)*step))
-			} else {
-				recs[i] = record(i, now.Add(-time.Duration(n-i)*step), size)
-			}
-		}
-		return recs
-	}
+	many := func(n, size int, step time.Duration) []json.RawMessage { return records(now, n, size, step) }
 	shuffled := many(2000, -1, time.Millisecond)
 	rand.New(rand.NewPCG(3, 4)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
 	const (
