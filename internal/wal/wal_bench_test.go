@@ -10,15 +10,18 @@ import (
 // BenchmarkSync measures what one group commit costs on the disk that holds
 // the spool: an Append of a small group (one ~2 KB frame, or 64 of them)
 // followed by Sync (fdatasync), with the p50/p99 of the Sync alone — the
-// floor under SyncGroupCommit's caller latency. TRAIL_WAL_DIR puts the log
+// floor under SyncGroupCommit's caller latency — in a segment that grows
+// and in preallocated ones (what the spool uses; 1 MiB segments, so that
+// all but the first are preallocated). TRAIL_WAL_DIR puts the log
 // on another disk (default: the test's temporary directory):
 //
 //	TRAIL_WAL_DIR=/var/lib/svc go test -run '^$' -bench BenchmarkSync -benchtime 2000x ./internal/wal
 func BenchmarkSync(b *testing.B) {
 	for _, tc := range []struct {
-		name   string
-		frames int
-	}{{"2KB", 1}, {"128KB", 64}} {
+		name     string
+		frames   int
+		prealloc bool
+	}{{"2KB", 1, false}, {"128KB", 64, false}, {"2KB/preallocated", 1, true}, {"128KB/preallocated", 64, true}} {
 		b.Run(tc.name, func(b *testing.B) {
 			dir := b.TempDir()
 			if d := os.Getenv("TRAIL_WAL_DIR"); d != "" {
@@ -28,7 +31,7 @@ func BenchmarkSync(b *testing.B) {
 				}
 				defer os.RemoveAll(dir)
 			}
-			l, _, err := Open(dir, Options{}, func(uint64, []byte) error { return nil })
+			l, _, err := Open(dir, Options{SegmentSize: 1 << 20, Preallocate: tc.prealloc}, func(uint64, []byte) error { return nil })
 			if err != nil {
 				b.Fatal(err)
 			}
