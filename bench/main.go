@@ -416,6 +416,7 @@ func runChild(name, mode string, producers, n int) result {
 	var heap runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&heap)
+	runtime.KeepAlive(evs) // alive through the heap reading, as at ms0
 	if p := os.Getenv("BENCH_HEAPPROFILE"); p != "" {
 		f, err := os.Create(p)
 		check(err)
