@@ -22,26 +22,20 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/trailkit/trail/internal/testkeys"
 )
 
+// testKey signs the generated digests; otherKey signed nothing.
 var (
-	testKey  = sync.OnceValue(func() *rsa.PrivateKey { return mustKey() })
-	otherKey = sync.OnceValue(func() *rsa.PrivateKey { return mustKey() })
+	testKey  = testkeys.Key
+	otherKey = testkeys.OtherKey
 )
-
-func mustKey() *rsa.PrivateKey {
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		panic(err) // test set-up only
-	}
-	return k
-}
 
 func pubPEM(k *rsa.PrivateKey) []byte {
 	der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)

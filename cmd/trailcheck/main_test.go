@@ -14,28 +14,21 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/trailkit/trail/internal/testkeys"
 	"github.com/trailkit/trail/verify"
 )
 
+// signKey signs the generated digests; otherKey signed nothing.
 var (
-	signKey  = sync.OnceValue(func() *rsa.PrivateKey { return genKey() })
-	otherKey = sync.OnceValue(func() *rsa.PrivateKey { return genKey() })
+	signKey  = testkeys.Key
+	otherKey = testkeys.OtherKey
 )
-
-func genKey() *rsa.PrivateKey {
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		panic(err) // test set-up only
-	}
-	return k
-}
 
 const (
 	testBucket = "audit-bucket"
