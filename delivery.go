@@ -199,7 +199,9 @@ type historyState struct {
 	// on CPU, not stuck, and the batcher waits for room (bounded by
 	// histWaitMax) rather than drop what it could keep.
 	inProcess bool
-	batches   atomic.Uint64  // batches the worker finished
+	batches   atomic.Uint64 // batches the worker finished
+	stalled   bool          // wait gave up, the worker then at stalledAt batches (batcher only)
+	stalledAt uint64
 	senders   sync.WaitGroup // hand-offs waiting for room in queue
 
 	stop chan struct{} // closed by stopPruning
@@ -269,11 +271,17 @@ const histWaitMax = time.Second
 
 // wait queues b, waiting for room while the worker keeps appending (giving
 // up once it appended nothing for histWaitMax), and reports whether it did.
+// Once it gave up, it does not wait again until the worker has progressed.
 func (h *historyState) wait(b histBatch) bool {
+	seen := h.batches.Load()
+	if h.stalled && seen == h.stalledAt {
+		return false
+	}
+	h.stalled = false
 	t := time.NewTimer(histWaitMax)
 	defer t.Stop()
 	h.queued.Add(int64(len(b.events)))
-	for seen := h.batches.Load(); ; {
+	for {
 		select {
 		case h.queue <- b:
 			return true
@@ -283,6 +291,7 @@ func (h *historyState) wait(b histBatch) bool {
 				t.Reset(histWaitMax)
 				continue
 			}
+			h.stalled, h.stalledAt = true, seen
 		case <-h.ctx.Done():
 		}
 		h.queued.Add(-int64(len(b.events)))

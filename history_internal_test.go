@@ -50,6 +50,16 @@ func TestHistoryWait(t *testing.T) {
 				} else {
 					assert.Zero(t, h.queued.Load(), "what was not queued is not counted")
 				}
+				if tc.name == "stuck worker" {
+					start = time.Now()
+					assert.False(t, h.wait(histBatch{events: make([]Event, 3)}), "still stuck")
+					assert.Zero(t, time.Since(start), "no second wait for a worker that made no progress")
+					h.batches.Add(1)
+					go func() { <-time.After(histWaitMax / 2); <-h.queue }()
+					start = time.Now()
+					assert.True(t, h.wait(histBatch{events: make([]Event, 3)}), "waits again once the worker moved")
+					assert.Equal(t, histWaitMax/2, time.Since(start))
+				}
 			})
 		})
 	}

@@ -361,8 +361,12 @@ func (r *Recorder) Close(ctx context.Context) error {
 		return err
 	}
 	first := false
+	var lost0 lostCounts
 	r.closeOnce.Do(func() {
 		first = true
+		// Before anything stops: what the stages drop from here on
+		// (such as the batcher's last history batch) is Close's to report.
+		lost0 = r.lostSnapshot()
 		close(r.closing)
 		r.mu.Lock()
 		r.closed = true
@@ -382,7 +386,6 @@ func (r *Recorder) Close(ctx context.Context) error {
 		}
 	}
 	defer close(r.closeDone)
-	lost0 := r.lostSnapshot()
 	finished := make(chan struct{})
 	go func() {
 		<-r.done
