@@ -2,7 +2,6 @@ package trail_test
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,18 +11,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/trailkit/trail"
+	"github.com/trailkit/trail/internal/gztest"
 	"github.com/trailkit/trail/sink/memsink"
 )
-
-func gz(t *testing.T, b []byte) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	w := gzip.NewWriter(&buf)
-	_, err := w.Write(b)
-	require.NoError(t, err)
-	require.NoError(t, w.Close())
-	return buf.Bytes()
-}
 
 func TestDecodeLogFile(t *testing.T) {
 	file := []byte(`{"Records":[{"eventVersion":"1.0","eventSource":"a","eventName":"b","resources":[]},` +
@@ -35,7 +25,7 @@ func TestDecodeLogFile(t *testing.T) {
 		notFile bool // the error wraps ErrNotLogFile
 	}{
 		{"plain", file, 2, false},
-		{"gzip", gz(t, file), 2, false},
+		{"gzip", gztest.Gzip(t, file), 2, false},
 		{"empty file", []byte(`{"Records":[]}`), 0, false},
 		{"not JSON", []byte(`Records`), 0, true},
 		{"not an object", []byte(`[1]`), 0, true},

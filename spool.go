@@ -284,8 +284,8 @@ func (r *Recorder) openSpool(cfg Spool) (*spool, error) {
 func (s *spool) start() { go s.run() }
 
 // record appends the event to the current group and waits until the group
-// is committed (and handed to the pipeline). Events no trail selected (for
-// history only) travel in the group too, without a log record.
+// is committed. Events no trail selected (for history only) travel in the
+// group too, without a log record, and without waiting.
 func (s *spool) record(ctx context.Context, it *item) error {
 	r := s.r
 	for {
@@ -360,17 +360,20 @@ func (s *spool) record(ctx context.Context, it *item) error {
 		framePool.Put(fb)
 	}
 	s.wake()
+	if frame == nil {
+		// For history only: not spooled (see Spool), so nothing to wait
+		// for; the group carries it to the batcher in order.
+		r.stats.recorded.Add(1)
+		r.stats.unselected.Add(1)
+		return nil
+	}
 	select {
 	case <-res.done:
 		if res.err != nil {
 			return fmt.Errorf("trail: spool: %w", res.err)
 		}
 		r.stats.recorded.Add(1)
-		if it.mask == 0 {
-			r.stats.unselected.Add(1) // for history only
-		} else {
-			r.stats.spoolEvents.Add(1)
-		}
+		r.stats.spoolEvents.Add(1)
 		return nil
 	case <-ctx.Done():
 		// The event may still be committed and delivered; it was not
@@ -458,8 +461,8 @@ func (s *spool) commit() {
 		s.r.warn(fmt.Errorf("trail: spool write: %w", err))
 		kept := g.items[:0]
 		for _, sp := range g.items {
-			if sp.k < 0 && sp.it.mask == 0 && !sp.it.hist {
-				kept = append(kept, sp) // control items still go through
+			if sp.k < 0 {
+				kept = append(kept, sp) // control items and history-only events still go through
 			} else {
 				s.r.unpend(&sp.it)
 			}

@@ -449,3 +449,33 @@ func TestSpoolStats(t *testing.T) {
 	require.Equal(t, uint64(1), rec.Stats().SpoolCorrupt)
 	require.NoError(t, rec.Close(context.Background()))
 }
+
+// TestSpoolHistory: with a spool, history keeps the events a trail selects
+// and those kept for history only (which are not spooled, and whose
+// Record does not wait for a group commit), visible once Record returns.
+func TestSpoolHistory(t *testing.T) {
+	for _, sync := range []trail.SyncPolicy{trail.SyncGroupCommit, trail.SyncOnInterval} {
+		t.Run(fmt.Sprint(sync), func(t *testing.T) {
+			sink := memsink.New()
+			rec := spoolRecorder(t, t.TempDir(), sink, func(c *trail.Config) {
+				c.History = nil // the default MemoryHistory
+				c.Spool.Sync = sync
+				c.Trails[0].Management = trail.ReadWriteReadOnly
+			})
+			ctx := context.Background()
+			ro := true
+			require.NoError(t, rec.Record(ctx, &trail.Event{EventSource: "orders.example.com", EventName: "GetOrder", ReadOnly: &ro}))
+			require.NoError(t, rec.Record(ctx, &trail.Event{EventSource: "orders.example.com", EventName: "CreateOrder"}))
+			for _, name := range []string{"GetOrder", "CreateOrder"} {
+				out, err := rec.LookupEvents(ctx, trail.LookupInput{LookupAttributes: []trail.LookupAttribute{{Key: trail.LookupEventName, Value: name}}})
+				require.NoError(t, err)
+				require.Lenf(t, out.Events, 1, "history keeps %s", name)
+			}
+			st := rec.Stats()
+			require.Equal(t, uint64(1), st.SpoolEvents, "only the selected event is spooled")
+			require.Equal(t, uint64(1), st.Unselected)
+			require.NoError(t, rec.Close(ctx))
+			require.Len(t, deliveredIDs(t, sink.Files()), 1)
+		})
+	}
+}

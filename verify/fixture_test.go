@@ -7,7 +7,6 @@ package verify
 
 import (
 	"bytes"
-	"compress/gzip"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -28,6 +27,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/trailkit/trail/internal/gztest"
 	"github.com/trailkit/trail/internal/testkeys"
 )
 
@@ -143,15 +143,6 @@ func (c fixtureConfig) arn() string {
 	return "arn:aws:cloudtrail:" + c.HomeRegion + ":" + c.Account + ":trail/" + c.Trail
 }
 
-func gz(t testing.TB, b []byte) []byte {
-	var buf bytes.Buffer
-	w := gzip.NewWriter(&buf)
-	_, err := w.Write(b)
-	require.NoError(t, err)
-	require.NoError(t, w.Close())
-	return buf.Bytes()
-}
-
 func gunzip(t testing.TB, b []byte) []byte {
 	out, _, err := gunzipFirst(b)
 	require.NoError(t, err)
@@ -252,7 +243,7 @@ func buildFixture(t testing.TB, cfg fixtureConfig) *fixture {
 				raw = cfg.MutateLogBytes(i, j, raw)
 			}
 			sum := sha256.Sum256(raw)
-			f.objects[key] = gz(t, raw)
+			f.objects[key] = gztest.Gzip(t, raw)
 			d.LogFiles = append(d.LogFiles, logEntry{S3Bucket: cfg.Bucket, S3Object: key, HashValue: hex.EncodeToString(sum[:]),
 				HashAlgorithm: "SHA-256", NewestEventTime: fmtT(hi), OldestEventTime: fmtT(lo)})
 			if oldest.IsZero() || lo.Before(oldest) {
@@ -272,7 +263,7 @@ func buildFixture(t testing.TB, cfg fixtureConfig) *fixture {
 		raw := marshalCT(t, d)
 		sig := signDigest(t, cfg.SignKey(i), d, raw)
 		key := d.DigestS3Object
-		f.objects[key] = gz(t, raw)
+		f.objects[key] = gztest.Gzip(t, raw)
 		f.meta[key] = map[string]string{"signature": sig, "signature-algorithm": "SHA256withRSA"}
 		sum := sha256.Sum256(raw)
 		prevKey, prevHash, prevSig = key, hex.EncodeToString(sum[:]), sig
@@ -349,7 +340,7 @@ func (f *fixture) rename(from, to string) {
 
 // rewriteLog changes a log file's uncompressed content and re-gzips it.
 func (f *fixture) rewriteLog(t testing.TB, key string, change func([]byte) []byte) {
-	f.objects[key] = gz(t, change(gunzip(t, f.objects[key])))
+	f.objects[key] = gztest.Gzip(t, change(gunzip(t, f.objects[key])))
 }
 
 // extraLog returns a new log key and gzip'd body delivered at when.
@@ -357,7 +348,7 @@ func (f *fixture) extraLog(t testing.TB, when time.Time) (string, []byte) {
 	recs := []record{{EventVersion: "1.11", EventTime: fmtT(when.Add(-time.Minute)), EventSource: "orders.example.com",
 		EventName: "DeleteOrder", AWSRegion: f.cfg.Region, EventID: f.uuid(), EventType: "AwsApiCall",
 		RecipientAccountID: f.cfg.Account}}
-	return f.layout.LogKey(when, f.unique()), gz(t, marshalCT(t, map[string]any{"Records": recs}))
+	return f.layout.LogKey(when, f.unique()), gztest.Gzip(t, marshalCT(t, map[string]any{"Records": recs}))
 }
 
 func (f *fixture) allLogs() []string {

@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/trailkit/trail/internal/gztest"
 )
 
 // addDigest signs and stores a digest that follows digest prev of f and ends
@@ -19,7 +21,7 @@ func addDigest(t *testing.T, f *fixture, prev int, end time.Time) string {
 	d.LogFiles = []logEntry{}
 	d.NewestEventTime, d.OldestEventTime = nil, nil
 	raw := marshalCT(t, &d)
-	f.objects[d.DigestS3Object] = gz(t, raw)
+	f.objects[d.DigestS3Object] = gztest.Gzip(t, raw)
 	f.meta[d.DigestS3Object] = map[string]string{"signature": signDigest(t, testKey(), &d, raw), "signature-algorithm": "SHA256withRSA"}
 	return d.DigestS3Object
 }

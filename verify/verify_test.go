@@ -18,6 +18,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/trailkit/trail/internal/gztest"
 )
 
 func TestFingerprintAndPEM(t *testing.T) {
@@ -262,7 +264,7 @@ func TestParseLogFile(t *testing.T) {
 
 func TestCheckLogMatchesZlib(t *testing.T) {
 	raw := []byte(`{"Records":[{"eventTime":"2026-01-01T00:00:02Z"}]}`)
-	body := gz(t, raw)
+	body := gztest.Gzip(t, raw)
 	sum := sha256sum
 	crc := append([]byte{}, body...)
 	crc[len(crc)-6] ^= 1
@@ -275,7 +277,7 @@ func TestCheckLogMatchesZlib(t *testing.T) {
 		parsed    bool
 	}{
 		{name: "ok", body: body, hash: sum(raw), parsed: true},
-		{name: "second member ignored", body: append(append([]byte{}, body...), gz(t, []byte("x"))...), hash: sum(raw), trailing: len(gz(t, []byte("x"))), parsed: true},
+		{name: "second member ignored", body: append(append([]byte{}, body...), gztest.Gzip(t, []byte("x"))...), hash: sum(raw), trailing: len(gztest.Gzip(t, []byte("x"))), parsed: true},
 		{name: "garbage after member", body: append(append([]byte{}, body...), "junk"...), hash: sum(raw), trailing: 4, parsed: true},
 		{name: "empty object hashes nothing", body: nil, hash: sum(nil)},
 		{name: "truncated header hashes nothing", body: body[:5], hash: sum(nil)},

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"compress/gzip"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -20,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/trailkit/trail/internal/gztest"
 	"github.com/trailkit/trail/internal/testkeys"
 	"github.com/trailkit/trail/verify"
 )
@@ -55,15 +55,6 @@ func writeFile(t *testing.T, p string, b []byte) {
 	require.NoError(t, os.WriteFile(p, b, 0o644))
 }
 
-func gzipBytes(t *testing.T, b []byte) []byte {
-	var buf bytes.Buffer
-	w := gzip.NewWriter(&buf)
-	_, err := w.Write(b)
-	require.NoError(t, err)
-	require.NoError(t, w.Close())
-	return buf.Bytes()
-}
-
 func makeTree(t *testing.T, bucketSubdir bool, prefix string) *tree {
 	t.Helper()
 	dir := t.TempDir()
@@ -84,7 +75,7 @@ func makeTree(t *testing.T, bucketSubdir bool, prefix string) *tree {
 		logKey := tr.lay.LogKey(start.Add(20*time.Minute), "AbCdEfGh1234567"+string(rune('0'+i)))
 		et := start.Add(19 * time.Minute).Format(verify.JSONTimeFormat)
 		raw := []byte(`{"Records":[{"eventVersion":"1.11","eventTime":"` + et + `","eventSource":"orders.example.com","eventName":"CreateOrder"}]}`)
-		writeFile(t, tr.path(logKey), gzipBytes(t, raw))
+		writeFile(t, tr.path(logKey), gztest.Gzip(t, raw))
 		sum := sha256.Sum256(raw)
 		key := tr.lay.DigestKey(end)
 		d := map[string]any{
@@ -113,7 +104,7 @@ func makeTree(t *testing.T, bucketSubdir bool, prefix string) *tree {
 		h := sha256.Sum256([]byte(msg))
 		sig, err := rsa.SignPKCS1v15(rand.Reader, signKey(), crypto.SHA256, h[:])
 		require.NoError(t, err)
-		writeFile(t, tr.path(key), gzipBytes(t, draw))
+		writeFile(t, tr.path(key), gztest.Gzip(t, draw))
 		meta, err := json.Marshal(map[string]string{"signature": hex.EncodeToString(sig), "signature-algorithm": "SHA256withRSA"})
 		require.NoError(t, err)
 		writeFile(t, tr.path(key)+verify.MetadataSuffix, meta)
@@ -159,12 +150,12 @@ func TestRun(t *testing.T) {
 			return append(baseArgs(tr), "--bucket", "other-bucket")
 		}, code: 1, stderr: []string{"\tINVALID: has been moved from its original location\n\n"}},
 		{name: "log tampered", subdir: true, args: baseArgs, prepare: func(t *testing.T, tr *tree) {
-			writeFile(t, tr.path(tr.logs[1]), gzipBytes(t, []byte(`{"Records":[]}`)))
+			writeFile(t, tr.path(tr.logs[1]), gztest.Gzip(t, []byte(`{"Records":[]}`)))
 		}, code: 1, stderr: []string{"Log file\ts3://audit-bucket/" + "AWSLogs/111122223333/CloudTrail/us-east-1/2026/01/01/", "\tINVALID: hash value doesn't match\n\n"},
 			stdout: []string{"2/3 log files valid, 1/3 log files INVALID"}},
 		{name: "log injected: extra finding only", subdir: true, args: baseArgs, prepare: func(t *testing.T, tr *tree) {
 			k := tr.lay.LogKey(testStart.Add(90*time.Minute), "ZZZZZZZZZZZZZZZZ")
-			writeFile(t, tr.path(k), gzipBytes(t, []byte(`{"Records":[]}`)))
+			writeFile(t, tr.path(k), gztest.Gzip(t, []byte(`{"Records":[]}`)))
 		}, code: 1, stdout: []string{"3/3 log files valid", "Additional checks (not made by aws cloudtrail validate-logs): 1 problem found\n"},
 			stderr: []string{"ZZZZZZZZZZZZZZZZ.json.gz\tINVALID: log file is listed by no digest\n"}},
 		{name: "newest digest deleted with --expected-end", subdir: true, args: func(tr *tree) []string {

@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/trailkit/trail"
+	"github.com/trailkit/trail/internal/gztest"
 	"github.com/trailkit/trail/sink/filesink"
 )
 
@@ -100,7 +101,7 @@ func gunzipFile(t *testing.T, path string) []byte {
 
 func writeGzip(t *testing.T, path string, body []byte) {
 	t.Helper()
-	require.NoError(t, os.WriteFile(path, gzipBytes(t, body), 0o644))
+	require.NoError(t, os.WriteFile(path, gztest.Gzip(t, body), 0o644))
 }
 
 // resign rewrites a digest with edit applied to its JSON and signs it again

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/trailkit/trail"
+	"github.com/trailkit/trail/internal/gztest"
 	"github.com/trailkit/trail/internal/miniotest"
 	"github.com/trailkit/trail/sink/s3sink"
 )
@@ -67,7 +68,7 @@ func TestValidateS3(t *testing.T) {
 	keys, err := sink.List(ctx, "AWSLogs/111122223333/CloudTrail/")
 	require.NoError(t, err)
 	require.NotEmpty(t, keys)
-	other := &trail.LogFile{Key: keys[0], Body: gzipBytes(t, []byte(`{"Records":[]}`))}
+	other := &trail.LogFile{Key: keys[0], Body: gztest.Gzip(t, []byte(`{"Records":[]}`))}
 	require.NoError(t, sink.Deliver(ctx, other))
 	out.Reset()
 	errOut.Reset()
