@@ -146,7 +146,7 @@ func writeReport(out string, all map[string][]result, n, big, huge int, steady t
 	fmt.Fprintf(&b, "- load average (1, 5, 15 min) before: %s; after: %s. The 2 cores are shared with other jobs, so wall-clock figures (events/s, latencies) are noisy; CPU per event is the process's own CPU time and is the steadier figure.\n", load0, load1)
 	fmt.Fprintf(&b, "- run took %s; every contender runs in its own child process, %d interleaved repetitions (order rotated), medians shown.\n", took.Round(time.Second), reps)
 	fmt.Fprintf(&b, "- events: historytest.Generator management events, about 1.5 KB of JSON each, varied identities, resources and parameters: a pool of 20,000 distinct events, each recorded with a fresh unique event ID (the copy is made outside the timed call, so no run holds all its events in memory).\n")
-	fmt.Fprintf(&b, "- trail: default config (one trail, filesink with fsync, signed digests, default in-memory history, gzip level %d); durable = Close returned. Loggers: JSON lines through a 256 KiB bufio.Writer to a file, durable = flush + fsync. zap-gzip: zap into compress/gzip (default level) into the file. floor: encode {\"Records\":[…]} + gzip level 1 + SHA-256 of the same records on every core, no I/O. Heap after GC: read after the last Record returned (the pipeline is still draining), less the heap before the first Record (the harness's event pool and IDs).\n\n", trail.DefaultCompressionLevel)
+	fmt.Fprintf(&b, "- trail: default config (one trail, filesink with fsync, signed digests, default in-memory history, gzip level %d); durable = Close returned. Loggers: JSON lines through a 256 KiB bufio.Writer to a file, durable = flush + fsync. zap-gzip: zap into compress/gzip (default level) into the file. floor: encode {\"Records\":[…]} + gzip level 1 + SHA-256 of the same records on every core, no I/O. Heap after GC: read after the last Record returned (the pipeline is still draining), less the heap before the first Record (the harness's event pool, IDs and latency samples).\n\n", trail.DefaultCompressionLevel)
 	get := func(k string) []result { return all[k] }
 	eps := func(r result) float64 { return float64(r.Events) / r.Wall }
 	cpuEv := func(r result) float64 { return r.CPU / float64(r.Events) * 1e6 }
@@ -384,16 +384,18 @@ func runChild(name, mode string, producers, n int) result {
 		check(pprof.StartCPUProfile(f))
 		defer pprof.StopCPUProfile()
 	}
+	per := n / producers
+	lat := make([][]int64, producers) // the harness's, like evs: before ms0
+	for p := range lat {
+		lat[p] = make([]int64, 0, per)
+	}
 	runtime.GC()
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
-	lat := make([][]int64, producers)
 	cpu0, t0 := cpuNow(), time.Now()
 	var wg sync.WaitGroup
-	per := n / producers
 	for p := range producers {
 		first := p * per
-		lat[p] = make([]int64, 0, per)
 		wg.Go(func() {
 			start := time.Now()
 			var ev trail.Event
