@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/trailkit/trail/internal/jsontext"
 )
 
 // Trail management errors for the strings that become part of object keys
@@ -118,12 +120,12 @@ func checkRawText(raw []byte) string {
 		if i >= len(raw) || raw[i] != 'u' || i+4 >= len(raw) {
 			continue
 		}
-		r := hex4(raw[i+1 : i+5])
+		r := jsontext.Hex4(raw[i+1 : i+5])
 		i += 4
 		switch {
 		case r >= 0xd800 && r <= 0xdbff:
 			if i+6 < len(raw) && raw[i+1] == '\\' && raw[i+2] == 'u' {
-				if lo := hex4(raw[i+3 : i+7]); lo >= 0xdc00 && lo <= 0xdfff {
+				if lo := jsontext.Hex4(raw[i+3 : i+7]); lo >= 0xdc00 && lo <= 0xdfff {
 					i += 6
 					continue
 				}
@@ -134,23 +136,6 @@ func checkRawText(raw []byte) string {
 		}
 	}
 	return ""
-}
-
-func hex4(b []byte) rune {
-	var r rune
-	for _, c := range b {
-		switch {
-		case c >= '0' && c <= '9':
-			r = r<<4 | rune(c-'0')
-		case c >= 'a' && c <= 'f':
-			r = r<<4 | rune(c-'a'+10)
-		case c >= 'A' && c <= 'F':
-			r = r<<4 | rune(c-'A'+10)
-		default:
-			return -1
-		}
-	}
-	return r
 }
 
 // EventSizeOverhead is what CloudWatch Logs adds to a message when it

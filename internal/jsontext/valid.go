@@ -236,7 +236,7 @@ func scanString(b []byte, i int) (int, bool) {
 				if i+6 > n {
 					return i, false
 				}
-				r := hex4(b[i+2 : i+6])
+				r := Hex4(b[i+2 : i+6])
 				switch {
 				case r < 0:
 					return i, false
@@ -244,7 +244,7 @@ func scanString(b []byte, i int) (int, bool) {
 					if i+12 > n || b[i+6] != '\\' || b[i+7] != 'u' {
 						return i, false
 					}
-					if lo := hex4(b[i+8 : i+12]); lo < 0xdc00 || lo > 0xdfff {
+					if lo := Hex4(b[i+8 : i+12]); lo < 0xdc00 || lo > 0xdfff {
 						return i, false
 					}
 					i += 12
@@ -270,7 +270,9 @@ func scanString(b []byte, i int) (int, bool) {
 	}
 }
 
-func hex4(b []byte) rune {
+// Hex4 returns the value of the four hexadecimal digits b[:4] (a \uXXXX
+// escape's digits, either case), or -1 if one of them is not a hex digit.
+func Hex4(b []byte) rune {
 	var r rune
 	for _, c := range b[:4] {
 		switch {

@@ -21,12 +21,12 @@ func slowValid(b []byte) bool {
 		if b[i] != 'u' {
 			continue
 		}
-		r := hex4(b[i+1 : i+5])
+		r := Hex4(b[i+1 : i+5])
 		i += 4
 		switch {
 		case r >= 0xd800 && r <= 0xdbff:
 			if i+6 < len(b) && b[i+1] == '\\' && b[i+2] == 'u' {
-				if lo := hex4(b[i+3 : i+7]); lo >= 0xdc00 && lo <= 0xdfff {
+				if lo := Hex4(b[i+3 : i+7]); lo >= 0xdc00 && lo <= 0xdfff {
 					i += 6
 					continue
 				}
