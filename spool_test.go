@@ -37,6 +37,24 @@ func spoolRecorder(t *testing.T, dir string, sink trail.Sink, mod func(*trail.Co
 }
 
 // recordIDs records n events from 8 goroutines and returns their IDs.
+// spoolUndelivered records 300 acknowledged events into a spool whose
+// only sink is down, closes the recorder within wait (ErrUndelivered) and
+// returns the spool's folder, the event IDs and its segment files.
+func spoolUndelivered(t *testing.T, wait time.Duration) (dir string, ids, segs []string) {
+	t.Helper()
+	dir = t.TempDir()
+	down := memsink.New()
+	down.FailWith(errors.New("sink down"))
+	rec := spoolRecorder(t, dir, down, func(c *trail.Config) { c.Logger = slog.New(slog.DiscardHandler) })
+	ids = recordIDs(t, rec, "Create", 300)
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	require.ErrorIs(t, rec.Close(ctx), trail.ErrUndelivered)
+	segs, err := filepath.Glob(filepath.Join(dir, "*.wal"))
+	require.NoError(t, err)
+	return dir, ids, segs
+}
+
 func recordIDs(t *testing.T, rec *trail.Recorder, prefix string, n int) []string {
 	t.Helper()
 	ids := make([]string, n)
@@ -245,21 +263,12 @@ func TestSpoolDamageIsReported(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			down := memsink.New()
-			down.FailWith(errors.New("sink down"))
-			rec := spoolRecorder(t, dir, down, func(c *trail.Config) { c.Logger = slog.New(slog.DiscardHandler) })
-			ids := recordIDs(t, rec, "Create", 300)
-			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-			defer cancel()
-			require.ErrorIs(t, rec.Close(ctx), trail.ErrUndelivered)
-			segs, err := filepath.Glob(filepath.Join(dir, "*.wal"))
-			require.NoError(t, err)
+			dir, ids, segs := spoolUndelivered(t, 100*time.Millisecond)
 			tc.damage(t, segs[len(segs)-1])
 
 			var errs errorLog
 			up := memsink.New()
-			rec = spoolRecorder(t, dir, up, func(c *trail.Config) {
+			rec := spoolRecorder(t, dir, up, func(c *trail.Config) {
 				c.OnError = errs.add
 				c.Logger = slog.New(slog.DiscardHandler)
 			})
@@ -344,16 +353,7 @@ func spoolFrames(t *testing.T, seg []byte) [][2]int {
 // damaged frame, reports it, and every acknowledged event outside that
 // frame is delivered, once, in a file a digest lists.
 func TestSpoolBitFlips(t *testing.T) {
-	dir := t.TempDir()
-	down := memsink.New()
-	down.FailWith(errors.New("sink down"))
-	rec := spoolRecorder(t, dir, down, func(c *trail.Config) { c.Logger = slog.New(slog.DiscardHandler) })
-	ids := recordIDs(t, rec, "Create", 300)
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	require.ErrorIs(t, rec.Close(ctx), trail.ErrUndelivered)
-	segs, err := filepath.Glob(filepath.Join(dir, "*.wal"))
-	require.NoError(t, err)
+	_, ids, segs := spoolUndelivered(t, 50*time.Millisecond)
 	require.Len(t, segs, 1)
 	orig, err := os.ReadFile(segs[0])
 	require.NoError(t, err)
