@@ -36,6 +36,8 @@ TRAIL_CI_CACHE="${TRAIL_CI_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/trail
 MINIO_PID=""
 MINIO_DATA=""
 
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 _minio_log() { echo "ci/minio: $*" >&2; }
 
 # minio_bin prints the path of the cached binary.
@@ -154,17 +156,8 @@ minio_start() {
 # minio_stop stops the server started by minio_start (by its PID) and
 # removes its data. Safe to call more than once, or when none runs.
 minio_stop() {
-  if [ -n "$MINIO_PID" ]; then
-    kill "$MINIO_PID" 2>/dev/null || true
-    local i
-    for i in $(seq 1 50); do
-      kill -0 "$MINIO_PID" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -9 "$MINIO_PID" 2>/dev/null || true
-    wait "$MINIO_PID" 2>/dev/null || true
-    MINIO_PID=""
-  fi
+  ci_stop_pid "$MINIO_PID"
+  MINIO_PID=""
   if [ -n "$MINIO_DATA" ]; then
     rm -rf "$MINIO_DATA" "$MINIO_DATA.log"
     MINIO_DATA=""

@@ -37,6 +37,8 @@ MOTO_OWNED=0
 MOTO_PYTHON=""
 TRAIL_CI_CACHE="${TRAIL_CI_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/trail-ci}"
 
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 _moto_log() { echo "ci/moto: $*" >&2; }
 
 # _moto_has PYTHON: 0 when PYTHON can run moto's server.
@@ -132,17 +134,8 @@ moto_start() {
 # moto_stop stops the server started by moto_start (by its PID). Safe to
 # call more than once, or when none runs; a reused server is left running.
 moto_stop() {
-  if [ -n "$MOTO_PID" ]; then
-    kill "$MOTO_PID" 2>/dev/null || true
-    local i
-    for i in $(seq 1 50); do
-      kill -0 "$MOTO_PID" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -9 "$MOTO_PID" 2>/dev/null || true
-    wait "$MOTO_PID" 2>/dev/null || true
-    MOTO_PID=""
-  fi
+  ci_stop_pid "$MOTO_PID"
+  MOTO_PID=""
   if [ -n "$MOTO_LOG" ]; then
     rm -f "$MOTO_LOG"
     MOTO_LOG=""
